@@ -1,0 +1,367 @@
+"""The ``regime`` command line: train, score, demo, data synth.
+
+Errors in the input print one line naming the file, column or date and what
+to do, and exit with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import tempfile
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from . import __version__
+from .errors import RegimeError
+
+app = typer.Typer(
+    name="regime",
+    help="Which equity-leadership regime is the market in (mega-cap concentration, broadening, stress), "
+    "and how sure are we? Filtered probabilities only: no look-ahead.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Make data directories that follow the data contract.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console()
+err = Console(stderr=True)
+_STATE = {"debug": False}
+log = logging.getLogger("regime")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class FileFmt(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn engine errors into one line on stderr and a non-zero exit (unless --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _STATE["debug"]:
+            return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except RegimeError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; existing artifacts are untouched", 130)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # an engine bug, not bad input: still one line
+            _fail(f"internal error {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", 1)
+
+    return wrapper
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(__version__)
+        raise typer.Exit(0)
+    _STATE["debug"] = debug
+    handler = RichHandler(console=err, show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+
+
+def _stage(progress_msg: str, quiet: bool = False):
+    return err.status(progress_msg, spinner="dots") if not quiet else _Null()
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def update(self, *a, **k):
+        pass
+
+
+# ----------------------------------------------------------------------------------------- train
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="Data directory: prices (required), rates, constituents as .csv or .parquet.")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="YAML config; omitted fields take the defaults of configs/default.yaml.")
+]
+ModelsDirOpt = Annotated[Path, typer.Option("--models-dir", help="Root of the artifact store.")]
+NameOpt = Annotated[str, typer.Option("--name", help="Model name: artifacts go to <models-dir>/<name>/<UTC timestamp>.")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", help="table for people, json for machines.")]
+
+
+def train_to_store(data_dir: Path, config_path: Path | None, models_dir: Path, name: str,
+                   status=None) -> tuple[Path, dict[str, Any]]:
+    """Load, fit and save; returns the artifact path and its metadata."""
+    from .artifacts import build_metadata, save_artifact
+    from .config import load_config
+    from .data import load_data
+    from .pipeline import fit_regime_model
+
+    say = status.update if status is not None else (lambda _m: None)
+    cfg = load_config(config_path)
+    say(f"loading {data_dir}")
+    data = load_data(data_dir, cfg)
+    model = fit_regime_model(data, cfg, progress=say)
+    say("writing artifact")
+    meta = build_metadata(model, data)
+    path = save_artifact(model, meta, models_dir, name)
+    return path, meta
+
+
+@app.command()
+@handle_errors
+def train(
+    data: DataOpt,
+    config: ConfigOpt = None,
+    models_dir: ModelsDirOpt = Path("models"),
+    name: NameOpt = "default",
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Fit a regime model on all data in --data and store it as a new artifact.
+
+    Writes <models-dir>/<name>/<UTC timestamp>/model.joblib and metadata.json, then points
+    <models-dir>/<name>/latest at it. A failed run leaves the previous latest untouched.
+    """
+    t0 = time.perf_counter()
+    with _stage("training", quiet=fmt is Fmt.json) as status:
+        path, meta = train_to_store(data, config, models_dir, name, status)
+    diag = meta["diagnostics"]
+    summary = {
+        "artifact": str(path),
+        "trained_from": meta["trained_from"],
+        "trained_through": meta["trained_through"],
+        "n_features": len(meta["features"]),
+        "state_map": meta["state_map"],
+        "converged": diag["converged"],
+        "n_iter": diag["n_iter"],
+        "mean_log_likelihood": diag["mean_log_likelihood"],
+        "bic": diag["bic"],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    if fmt is Fmt.json:
+        print(json.dumps(summary, indent=2))
+        return
+    t = Table(title="Trained", show_header=False)
+    for k, v in summary.items():
+        t.add_row(k, str(v))
+    out.print(t)
+    if not diag["converged"]:
+        err.print("[yellow]warning:[/] EM did not converge; consider raising model.n_iter")
+
+
+# ----------------------------------------------------------------------------------------- score
+def print_score(result, fmt: Fmt) -> None:
+    d = result.to_dict()
+    if fmt is Fmt.json:
+        print(json.dumps(d, indent=2))
+        return
+    out.print(
+        f"[bold]{d['asof']}[/]  regime: [bold]{d['name']}[/] ({d['regime']})  "
+        f"confidence [bold]{d['confidence']:.2f}[/]  for {d['days_in_regime']} days"
+    )
+    pt = Table(title="Filtered probabilities")
+    pt.add_column("regime")
+    pt.add_column("p", justify="right")
+    for rid, p in sorted(d["probabilities"].items(), key=lambda kv: -kv[1]):
+        pt.add_row(rid, f"{p:.3f}")
+    out.print(pt)
+    dt = Table(title=f"Why {d['regime']}: features that set it apart today")
+    dt.add_column("feature", no_wrap=True, min_width=22)
+    for col in ("value", "z", "regime mean z", "others mean z", "push"):
+        dt.add_column(col, justify="right")
+    for drv in d["drivers"]:
+        dt.add_row(drv["feature"], f"{drv['value']:.4g}", f"{drv['z']:+.2f}", f"{drv['regime_mean_z']:+.2f}",
+                   f"{drv['others_mean_z']:+.2f}", f"{drv['contribution']:+.2f}")
+    out.print(dt)
+    m = d["model"]
+    out.print(f"data through {d['data_through']}; model {m.get('estimator')} v{m.get('version', '?')} "
+              f"trained through {m.get('trained_through')}")
+    if m.get("trained_through") and d["asof"] <= m["trained_through"]:
+        out.print("[dim]note: the as-of day is inside the model's training window, so this label is in-sample "
+                  "(the filter still uses no later data)[/]")
+
+
+@app.command()
+@handle_errors
+def score(
+    data: DataOpt,
+    model: Annotated[Path | None, typer.Option("--model", help="Artifact directory or its model.joblib.")] = None,
+    models_dir: ModelsDirOpt = Path("models"),
+    name: NameOpt = "default",
+    asof: Annotated[str | None, typer.Option("--asof", help="Day to classify, YYYY-MM-DD; default: last date.")] = None,
+    fmt: FormatOpt = Fmt.table,
+    json_out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the JSON result to this file (atomically).")
+    ] = None,
+) -> None:
+    """Classify the as-of day with a trained model: regime, confidence, probabilities, drivers.
+
+    Uses the artifact --model, or <models-dir>/<name>/latest. Only data up to the as-of day is used.
+    """
+    from .artifacts import load_artifact, resolve_model_path
+    from .data import load_data
+    from .scoring import score_day
+
+    path = resolve_model_path(model, models_dir, name)
+    with _stage("scoring", quiet=fmt is Fmt.json) as status:
+        status.update(f"loading model {path}")
+        rmodel, meta = load_artifact(path)
+        status.update(f"loading {data}")
+        mdata = load_data(data, rmodel.config)
+        info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
+        result = score_day(rmodel, mdata, asof, model_info=info)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
+    print_score(result, fmt)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------------------- features
+@app.command()
+@handle_errors
+def features(
+    data: DataOpt,
+    config: ConfigOpt = None,
+    features_dir: Annotated[Path, typer.Option("--features-dir", help="Store of feature snapshots.")] = Path(
+        "features"
+    ),
+    snapshot: Annotated[
+        Path | None, typer.Option("--out", help="Snapshot file (.parquet or .csv); default: <features-dir>/<hash>.parquet")
+    ] = None,
+) -> None:
+    """Compute every feature the data supports and save a snapshot (trailing windows only)."""
+    from .config import load_config
+    from .data import load_data, write_table
+    from .features import build_features
+
+    cfg = load_config(config)
+    with _stage(f"building features from {data}"):
+        mdata = load_data(data, cfg)
+        feats = build_features(mdata, cfg)
+    target = snapshot or features_dir / f"{mdata.data_hash()[:16]}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_table(feats, target)
+    first = feats.dropna().index
+    span = f"complete from {first[0].date()}" if len(first) else "no day has every feature yet"
+    out.print(f"wrote {target}: {feats.shape[1]} features x {len(feats)} days ({span})")
+
+
+# ----------------------------------------------------------------------------------------- data synth
+@data_app.command("synth")
+@handle_errors
+def data_synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write prices, rates, constituents, truth.csv.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same market.")] = 0,
+    years: Annotated[float, typer.Option("--years", min=3, help="Years of 252 business days.")] = 30.0,
+    stocks: Annotated[int, typer.Option("--stocks", min=60, help="Number of constituents.")] = 500,
+    file_format: Annotated[FileFmt, typer.Option("--format", help="File format of the data files.")] = FileFmt.csv,
+) -> None:
+    """Write the built-in synthetic market (with its true regimes in truth.csv)."""
+    from .synth import simulate_market, write_market
+
+    with _stage(f"simulating {years:g} years x {stocks} stocks"):
+        market = simulate_market(seed=seed, years=years, n_stocks=stocks)
+        write_market(market, out_dir, file_format.value)
+    share = market.truth.value_counts(normalize=True).round(3).to_dict()
+    out.print(f"wrote {out_dir}: {len(market.prices)} days, {stocks} stocks; true regime shares {share}")
+
+
+# ----------------------------------------------------------------------------------------- demo
+@app.command()
+@handle_errors
+def demo(
+    png: Annotated[Path, typer.Option("--out", help="Where to save the chart.")] = Path("regime_demo.png"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")] = 7,
+    years: Annotated[float, typer.Option("--years", min=5, help="Years of synthetic history.")] = 20.0,
+    stocks: Annotated[int, typer.Option("--stocks", min=60, help="Number of constituents.")] = 300,
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Synthesize a market, train, score the last day, and save a regime chart.
+
+    Everything happens in a temporary directory except the chart.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .artifacts import load_artifact
+    from .data import load_data
+    from .features import build_features
+    from .plotting import plot_regimes
+    from .scoring import score_day
+    from .synth import simulate_market, write_market
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="regime-demo-") as tmp, _stage("demo", quiet=fmt is Fmt.json) as status:
+        tmp = Path(tmp)
+        status.update(f"simulating {years:g} years x {stocks} stocks")
+        market = simulate_market(seed=seed, years=years, n_stocks=stocks)
+        write_market(market, tmp / "data", "parquet")
+        path, meta = train_to_store(tmp / "data", None, tmp / "models", "demo", status)
+        rmodel, meta = load_artifact(path)
+        data = load_data(tmp / "data", rmodel.config)
+        status.update("scoring the last day")
+        result = score_day(rmodel, data, model_info={"version": meta["package_version"]})
+        status.update("drawing the chart")
+        feats = build_features(data, rmodel.config)
+        probs = rmodel.filtered_probabilities(feats)
+        labels = rmodel.labels(feats)
+        plot_regimes(data.series("large_cap"), probs, labels, rmodel.regime_names, png,
+                     title="Built-in market: filtered regimes (in-sample fit, no look-ahead in the filter)",
+                     truth=market.truth)
+    ok = labels.notna()
+    acc = balanced_accuracy_score(market.truth[ok], labels[ok].astype(str))
+    if fmt is Fmt.json:
+        d = result.to_dict()
+        d["chart"] = str(png)
+        d["in_sample_balanced_accuracy"] = round(float(acc), 4)
+        print(json.dumps(d, indent=2))
+        return
+    print_score(result, fmt)
+    out.print(f"true regime on {result.asof}: [bold]{market.truth.iloc[-1]}[/]; in-sample balanced accuracy of the "
+              f"filtered labels: {acc:.3f}")
+    out.print(f"chart saved to [bold]{png}[/] in {time.perf_counter() - t0:.1f} s")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""Configuration: roles, feature windows, model choice and regime naming rules.
+
+The defaults live here, in code, so an installed package needs no file to run;
+``configs/default.yaml`` spells the same defaults out for people to copy and a
+test keeps the two equal. A YAML file overrides any subset of the fields.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+__all__ = [
+    "Config",
+    "RolesConfig",
+    "FeaturesConfig",
+    "ModelConfig",
+    "RegimeRule",
+    "TrainConfig",
+    "DataConfig",
+    "load_config",
+    "PRICE_ROLES",
+    "RATE_ROLES",
+]
+
+PRICE_ROLES = ("large_cap", "equal_weight", "mega_cap", "mid_cap", "small_cap", "small_cap_2")
+RATE_ROLES = ("policy_rate", "yield_2y", "yield_10y", "credit_spread")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RolesConfig(_Strict):
+    """Map each role to a column of ``prices`` or ``rates``; ``null`` switches a role off.
+
+    ``large_cap`` is required: it is the cap-weighted benchmark every relative
+    strength is measured against.
+    """
+
+    large_cap: str = "spx"
+    equal_weight: str | None = "spx_ew"
+    mega_cap: str | None = "ndx"
+    mid_cap: str | None = "mid"
+    small_cap: str | None = "sml"
+    small_cap_2: str | None = "rut"
+    policy_rate: str | None = "fed_funds"
+    yield_2y: str | None = "ust_2y"
+    yield_10y: str | None = "ust_10y"
+    credit_spread: str | None = "baa_spread"
+
+
+class FeaturesConfig(_Strict):
+    """Trailing windows (in trading days) of every feature family.
+
+    Every feature at date t is computed from a window that ends at t, so its
+    value never depends on later data nor on where the history starts, once the
+    window is full.
+    """
+
+    pairs: dict[str, tuple[str, str]] = Field(
+        default_factory=lambda: {
+            "ew_cw": ("equal_weight", "large_cap"),
+            "small_large": ("small_cap", "large_cap"),
+            "mid_large": ("mid_cap", "large_cap"),
+            "mega_large": ("mega_cap", "large_cap"),
+        },
+        description="relative-strength pairs: name -> (numerator role, denominator role)",
+    )
+    momentum_windows: tuple[int, ...] = (21, 63, 126)
+    ma_window: int = 100
+    rank_window: int = 252
+    rank_of: int = 63
+    breadth_ma_windows: tuple[int, ...] = (50, 200)
+    breadth_window: int = 63
+    ad_window: int = 21
+    high_low_window: int = 252
+    high_low_smooth: int = 10
+    concentration_top: int = 10
+    concentration_window: int = 63
+    policy_change_windows: tuple[int, ...] = (63, 126)
+    yield_change_window: int = 63
+    credit_change_window: int = 63
+    vol_windows: tuple[int, ...] = (21, 63)
+    return_windows: tuple[int, ...] = (21, 63)
+    drawdown_window: int = 252
+    proxy_window: int = 21
+
+    @field_validator(
+        "momentum_windows", "breadth_ma_windows", "policy_change_windows", "vol_windows", "return_windows"
+    )
+    @classmethod
+    def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(w < 2 for w in v):
+            raise ValueError("windows must be a non-empty list of integers >= 2")
+        return v
+
+    @field_validator("pairs")
+    @classmethod
+    def _known_roles(cls, v: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        for name, (a, b) in v.items():
+            for role in (a, b):
+                if role not in PRICE_ROLES:
+                    raise ValueError(f"pair {name!r} uses unknown role {role!r}; roles are {', '.join(PRICE_ROLES)}")
+        return v
+
+    def lookback(self) -> int:
+        """Rows of history needed before every configured feature is defined."""
+        return 1 + max(
+            max(self.momentum_windows) + 1,
+            self.ma_window,
+            self.rank_window + self.rank_of,
+            max(self.breadth_ma_windows) + self.ad_window,
+            self.high_low_window + self.high_low_smooth,
+            self.concentration_window + 1,
+            max(self.vol_windows) + 1,
+            max(self.return_windows) + 1,
+            self.drawdown_window,
+        )
+
+
+class ModelConfig(_Strict):
+    """Which estimator classifies the days, and its parameters."""
+
+    kind: Literal["hmm", "gmm"] = "hmm"
+    n_components: int = Field(3, ge=1, le=12)
+    covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
+    n_init: int = Field(5, ge=1)
+    n_iter: int = Field(200, ge=1)
+    tol: float = Field(1e-3, gt=0)
+    sticky: float = Field(
+        50.0, ge=0, description="HMM: Dirichlet prior weight added to the diagonal of the transition matrix"
+    )
+    smoothing: float = Field(
+        0.0, ge=0, lt=1, description="GMM: causal exponential smoothing of the probabilities (0 = none)"
+    )
+    reg_covar: float = Field(1e-3, gt=0)
+    random_state: int = 0
+    include: tuple[str, ...] = Field(("*",), description="glob patterns of features that feed the model")
+    exclude: tuple[str, ...] = Field(
+        ("rt_policy", "rt_2y", "rt_10y"), description="glob patterns of features kept out of the model"
+    )
+
+
+class RegimeRule(_Strict):
+    """How a regime is recognised: a weighted score on a state's standardised feature means.
+
+    The state whose means score highest under a regime's weights gets that
+    regime's name; features a data set lacks are left out of the score.
+    """
+
+    name: str
+    description: str = ""
+    weights: dict[str, float]
+
+    @field_validator("weights")
+    @classmethod
+    def _non_empty(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("a regime needs at least one feature weight")
+        return v
+
+
+def _default_regimes() -> dict[str, RegimeRule]:
+    return {
+        "concentration": RegimeRule(
+            name="Mega-cap concentration",
+            description="a few giants carry the cap-weighted index; equal weight, mid and small caps lag",
+            weights={
+                "rs_mega_large_mom_63d": 1.0,
+                "rs_ew_cw_mom_63d": -1.0,
+                "rs_small_large_mom_63d": -0.5,
+                "rs_mid_large_mom_63d": -0.5,
+                "br_top10_share": 0.5,
+                "rk_vol_21d": -0.5,
+            },
+        ),
+        "broadening": RegimeRule(
+            name="Broadening",
+            description="equal weight, mid and small caps lead and most stocks rise",
+            weights={
+                "rs_ew_cw_mom_63d": 1.0,
+                "rs_small_large_mom_63d": 0.5,
+                "rs_mid_large_mom_63d": 0.5,
+                "rs_mega_large_mom_63d": -0.5,
+                "br_above_50d": 0.5,
+                "rk_vol_21d": -0.5,
+            },
+        ),
+        "stress": RegimeRule(
+            name="Stress (risk-off)",
+            description="a falling market, high volatility, widening credit spreads",
+            weights={
+                "rk_vol_21d": 1.0,
+                "rk_drawdown": -1.0,
+                "rk_ret_63d": -0.5,
+                "rt_credit_chg_63d": 0.5,
+                "br_above_50d": -0.5,
+            },
+        ),
+    }
+
+
+class DataConfig(_Strict):
+    """How the data directory is read."""
+
+    max_stale_days: int = Field(
+        14, ge=1, description="a rate value older than this many calendar days counts as missing"
+    )
+
+
+class TrainConfig(_Strict):
+    """How much clean feature history a fit needs."""
+
+    min_days: int = Field(252, ge=20, description="feature rows (after warm-up) needed to train")
+
+
+class Config(_Strict):
+    """The whole resolved configuration of a run."""
+
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    regimes: dict[str, RegimeRule] = Field(default_factory=_default_regimes)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if not self.regimes:
+            raise ValueError("regimes: at least one regime is needed")
+        for rid in self.regimes:
+            if not rid.replace("_", "").isalnum():
+                raise ValueError(f"regimes: id {rid!r} must be letters, digits and underscores")
+        if self.model.n_components < len(self.regimes):
+            raise ValueError(
+                f"model.n_components={self.model.n_components} is fewer than the {len(self.regimes)} regimes; "
+                "raise n_components or drop a regime"
+            )
+        return self
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read a YAML config, filling every missing field with its default.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A YAML file. ``None`` gives the built-in defaults.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not YAML, or a field is invalid; the message
+        names the file and the field.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; pass an existing YAML file or omit --config")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}; fix the syntax") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections (roles, features, model, regimes)")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigError(f"config file {path}: field {loc}: {err['msg']}; fix that field") from exc

@@ -1,0 +1,380 @@
+"""Reading a data directory that follows the data contract.
+
+A data directory holds ``prices`` (required), ``rates`` and ``constituents``
+(optional), each as ``.csv`` or ``.parquet``. See the README section
+"Data contract". Every problem found raises :class:`~regime.errors.DataError`
+with one line naming the file, column or date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
+from .errors import DataError
+
+__all__ = ["MarketData", "load_data", "read_table", "align_asof", "write_table"]
+
+log = logging.getLogger(__name__)
+
+_MISSING_TOKENS = {"", ".", "na", "nan", "null", "none", "#n/a"}
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """A validated data directory, on the price calendar.
+
+    Attributes
+    ----------
+    prices : DataFrame
+        Daily closes, one column per index, DatetimeIndex named ``date``.
+    rates : DataFrame or None
+        Rate series in percent, aligned as of each price date: the last value
+        published on or before that date (never a later one).
+    closes, caps : DataFrame or None
+        Constituent closes and market caps, wide (dates x tickers), on the
+        price calendar. ``caps`` is None when ``market_cap`` is absent.
+    roles : RolesConfig
+        The role -> column mapping used.
+    files : dict
+        File name -> SHA-256 of its bytes, in reading order.
+    source : Path
+        The data directory.
+    """
+
+    prices: pd.DataFrame
+    rates: pd.DataFrame | None
+    closes: pd.DataFrame | None
+    caps: pd.DataFrame | None
+    roles: RolesConfig
+    files: dict[str, str] = field(default_factory=dict)
+    source: Path = Path(".")
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """The price calendar."""
+        return self.prices.index  # type: ignore[return-value]
+
+    def series(self, role: str) -> pd.Series | None:
+        """The column a role maps to, or None when the role is switched off or absent."""
+        col = getattr(self.roles, role)
+        if col is None:
+            return None
+        if role in PRICE_ROLES:
+            return self.prices[col]
+        if self.rates is None or col not in self.rates:
+            return None
+        return self.rates[col]
+
+    def data_hash(self) -> str:
+        """One SHA-256 over the hashes of every file read."""
+        h = hashlib.sha256()
+        for name, digest in self.files.items():
+            h.update(f"{name}:{digest}\n".encode())
+        return h.hexdigest()
+
+    def truncate(self, end: pd.Timestamp | str) -> MarketData:
+        """The same data ending at ``end`` (inclusive); for as-of runs and prefix tests."""
+        end = pd.Timestamp(end)
+
+        def cut(df: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if df is None else df.loc[:end]
+
+        return MarketData(
+            prices=self.prices.loc[:end],
+            rates=cut(self.rates),
+            closes=cut(self.closes),
+            caps=cut(self.caps),
+            roles=self.roles,
+            files=self.files,
+            source=self.source,
+        )
+
+
+def _find(directory: Path, stem: str, required: bool) -> Path | None:
+    found = [p for p in (directory / f"{stem}.csv", directory / f"{stem}.parquet") if p.is_file()]
+    if len(found) == 2:
+        raise DataError(f"{directory} holds both {stem}.csv and {stem}.parquet; keep only one of them")
+    if not found:
+        if required:
+            raise DataError(
+                f"{directory / (stem + '.csv')} not found (nor {stem}.parquet); "
+                f"put the daily {stem} there (see README 'Data contract')"
+            )
+        return None
+    return found[0]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read one contract file, check its ``date`` column, and index by date.
+
+    Values are returned as read (strings for CSV); dates are parsed, checked
+    for duplicates and sorted (with a warning) if out of order.
+
+    Raises
+    ------
+    DataError
+        Empty file, no ``date`` column, unparseable or duplicate dates.
+    """
+    name = path.name
+    try:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{name} is empty; write a header row with 'date' and the columns, then the data") from None
+    except Exception as exc:  # pyarrow / parser errors
+        raise DataError(f"{name} could not be read ({type(exc).__name__}: {exc}); check the file format") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if "date" not in df.columns:
+        cols = ", ".join(df.columns[:8]) or "none"
+        raise DataError(f"{name} has no 'date' column (columns: {cols}); name the date column 'date'")
+    if df.empty:
+        raise DataError(f"{name} is empty (a header but no rows); add the data rows")
+    raw = df["date"]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        dates = pd.to_datetime(raw)
+    else:
+        text = raw.astype(str).str.strip()
+        dates = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = dates.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{name}: row {i + 2} has date {text.iloc[i]!r} that cannot be parsed; write dates as YYYY-MM-DD"
+            )
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    df = df.drop(columns="date")
+    df.index = pd.DatetimeIndex(dates.dt.normalize().to_numpy(), name="date")
+    return df
+
+
+def _check_dates(df: pd.DataFrame, name: str, unique: bool = True) -> pd.DataFrame:
+    if unique and df.index.has_duplicates:
+        dup = df.index[df.index.duplicated()][0]
+        n = int((df.index == dup).sum())
+        raise DataError(f"{name}: date {dup.date()} appears {n} times; keep one row per date")
+    if not df.index.is_monotonic_increasing:
+        log.warning("%s: dates are out of order; sorted them", name)
+        df = df.sort_index(kind="stable")
+    return df
+
+
+def _numeric(df: pd.DataFrame, name: str, columns: list[str]) -> pd.DataFrame:
+    """Parse columns to float; blanks and '.' become NaN, anything else non-numeric is an error."""
+    out = {}
+    for col in columns:
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s):
+            out[col] = s.astype(float)
+            continue
+        text = s.astype(str).str.strip()
+        missing = text.str.lower().isin(_MISSING_TOKENS) | s.isna()
+        vals = pd.to_numeric(text.where(~missing), errors="coerce")
+        bad = vals.isna() & ~missing
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{name}: column '{col}' has non-numeric value {text.iloc[i]!r} on {df.index[i].date()}; "
+                "fix or blank that cell"
+            )
+        out[col] = vals.astype(float)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _load_prices(path: Path, roles: RolesConfig) -> pd.DataFrame:
+    name = path.name
+    df = _check_dates(read_table(path), name)
+    needed = {r: getattr(roles, r) for r in PRICE_ROLES if getattr(roles, r) is not None}
+    for role, col in needed.items():
+        if col not in df.columns:
+            cols = ", ".join(df.columns[:10])
+            hint = "" if role == "large_cap" else f", or set roles.{role}: null"
+            raise DataError(
+                f"{name} has no column '{col}' for role {role} (columns: {cols}); "
+                f"add it or map roles.{role} to another column in the config{hint}"
+            )
+    df = _numeric(df, name, list(df.columns))
+    for role, col in needed.items():
+        s = df[col]
+        if s.isna().all():
+            raise DataError(f"{name}: column '{col}' (role {role}) has no values; fill it or set roles.{role}: null")
+        nonpos = s <= 0
+        if nonpos.any():
+            d = s.index[nonpos.to_numpy()][0]
+            raise DataError(
+                f"{name}: column '{col}' has non-positive price {s[d]:g} on {d.date()}; prices must be > 0"
+            )
+        first = s.first_valid_index()
+        gaps = s.loc[first:].isna()
+        if gaps.any():
+            log.warning(
+                "%s: column '%s' has %d blank prices after its start (first %s); carried the last close forward",
+                name, col, int(gaps.sum()), s.index[gaps.to_numpy()][0].date(),
+            )
+    return df.ffill()
+
+
+def align_asof(rates: pd.DataFrame, dates: pd.DatetimeIndex, max_stale_days: int | None = None) -> pd.DataFrame:
+    """Align rate series to a calendar as of each date.
+
+    The value at each date is the last non-blank value published on or before
+    that date, never a later one. With ``max_stale_days``, a value older than
+    that many calendar days becomes NaN rather than silently stale.
+
+    Parameters
+    ----------
+    rates : DataFrame
+        Rate series on their own calendar (DatetimeIndex), blanks as NaN.
+    dates : DatetimeIndex
+        The target calendar, sorted.
+    max_stale_days : int, optional
+        Oldest acceptable age of a carried value, in calendar days.
+
+    Returns
+    -------
+    DataFrame
+        Index ``dates``, same columns as ``rates``.
+    """
+    out = {}
+    target = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date"))
+    for col in rates.columns:
+        s = rates[col].dropna()
+        if s.empty:
+            out[col] = pd.Series(np.nan, index=target.index)
+            continue
+        right = pd.DataFrame({"value": s.to_numpy(), "as_of": s.index}, index=s.index)
+        merged = pd.merge_asof(target, right, left_index=True, right_index=True, direction="backward")
+        vals = merged["value"]
+        if max_stale_days is not None:
+            age = (merged.index - pd.DatetimeIndex(merged["as_of"])).days
+            vals = vals.where(~(age > max_stale_days))
+        out[col] = vals.to_numpy()
+    return pd.DataFrame(out, index=target.index)
+
+
+def _load_rates(path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_stale_days: int) -> pd.DataFrame:
+    name = path.name
+    df = _check_dates(read_table(path), name)
+    for role in RATE_ROLES:
+        col = getattr(roles, role)
+        if col is not None and col not in df.columns:
+            cols = ", ".join(df.columns[:10])
+            raise DataError(
+                f"{name} has no column '{col}' for role {role} (columns: {cols}); "
+                f"add it, map roles.{role} to another column, or set roles.{role}: null"
+            )
+    df = _numeric(df, name, list(df.columns))
+    return align_asof(df, dates, max_stale_days)
+
+
+def _load_constituents(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    name = path.name
+    df = read_table(path)
+    for col in ("ticker", "close"):
+        if col not in df.columns:
+            raise DataError(
+                f"{name} has no '{col}' column; constituents are long format date,ticker,close[,market_cap]"
+            )
+    df = _check_dates(df, name, unique=False)
+    tick = df["ticker"].astype(str).str.strip().to_numpy()
+    dcodes, duniq = pd.factorize(df.index)
+    tcodes, tuniq = pd.factorize(tick, sort=True)
+    key = dcodes.astype(np.int64) * len(tuniq) + tcodes
+    dup = pd.Series(key).duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise DataError(f"{name}: ticker {tick[i]} appears twice on {df.index[i].date()}; keep one row")
+    value_cols = ["close"] + (["market_cap"] if "market_cap" in df.columns else [])
+    vals = _numeric(df, name, value_cols)
+    for col in value_cols:
+        nonpos = (vals[col] <= 0).to_numpy()
+        if nonpos.any():
+            i = int(np.flatnonzero(nonpos)[0])
+            raise DataError(
+                f"{name}: {col} of {tick[i]} is {vals[col].iloc[i]:g} on {df.index[i].date()}; must be > 0"
+            )
+
+    def wide(col: str) -> pd.DataFrame:
+        arr = np.full((len(duniq), len(tuniq)), np.nan)
+        arr[dcodes, tcodes] = vals[col].to_numpy()
+        frame = pd.DataFrame(arr, index=pd.DatetimeIndex(duniq, name="date"), columns=pd.Index(tuniq, name="ticker"))
+        return frame.sort_index().reindex(dates)
+
+    closes = wide("close")
+    caps = wide("market_cap") if "market_cap" in vals else None
+    return closes, caps
+
+
+def load_data(directory: str | Path, config: Config | None = None) -> MarketData:
+    """Load and validate a data directory.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Holds ``prices``, and optionally ``rates`` and ``constituents``.
+    config : Config, optional
+        Supplies the role mapping and staleness limit; defaults otherwise.
+
+    Returns
+    -------
+    MarketData
+
+    Raises
+    ------
+    DataError
+        Anything that breaks the data contract, named in one line.
+    """
+    config = config or Config()
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory} not found; pass --data DIR with prices.csv inside")
+    roles = config.roles
+    files: dict[str, str] = {}
+    ppath = _find(directory, "prices", required=True)
+    assert ppath is not None
+    prices = _load_prices(ppath, roles)
+    files[ppath.name] = _sha256(ppath)
+    dates = pd.DatetimeIndex(prices.index, name="date")
+
+    rates = None
+    rpath = _find(directory, "rates", required=False)
+    if rpath is not None:
+        rates = _load_rates(rpath, roles, dates, config.data.max_stale_days)
+        files[rpath.name] = _sha256(rpath)
+
+    closes = caps = None
+    cpath = _find(directory, "constituents", required=False)
+    if cpath is not None:
+        closes, caps = _load_constituents(cpath, dates)
+        files[cpath.name] = _sha256(cpath)
+
+    log.info("loaded %s: %d days %s..%s", directory, len(dates), dates[0].date(), dates[-1].date())
+    return MarketData(prices, rates, closes, caps, roles, files, directory)
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a frame with a ``date`` index as CSV or Parquet (by suffix), atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    out = df.reset_index()
+    if path.suffix == ".parquet":
+        out.to_parquet(tmp, index=False)
+    else:
+        out.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.10g")
+    tmp.replace(path)

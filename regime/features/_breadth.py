@@ -1,0 +1,98 @@
+"""Breadth and concentration features from constituents, and proxies without them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import FeaturesConfig
+
+
+def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig) -> pd.DataFrame:
+    """Breadth features from constituent closes (and caps, for concentration).
+
+    Every value at date t uses closes up to t only. Names without a close on a
+    day (not yet listed, delisted) are left out of that day's counts.
+
+    - ``br_above_<w>d``: share of names above their trailing ``w``-day average;
+    - ``br_ad_slope``: slope of the advance/decline line over ``ad_window``
+      days, i.e. the mean daily (advancers - decliners) / names;
+    - ``br_pct_up``: share of names up over ``breadth_window`` days;
+    - ``br_hi_lo``: share at a ``high_low_window``-day high minus share at a
+      low, averaged over ``high_low_smooth`` days;
+    - ``br_top10_share`` (needs caps): of the index's absolute move over
+      ``concentration_window`` days, the share contributed by the
+      ``concentration_top`` largest names, |C_top| / (|C_top| + |C_rest|);
+    - ``br_eff_names`` (needs caps): log of the effective number of names,
+      1 / sum(w^2) of cap weights.
+
+    Parameters
+    ----------
+    closes : DataFrame
+        Dates x tickers.
+    caps : DataFrame or None
+        Market caps, same shape; None skips the concentration features.
+    cfg : FeaturesConfig
+
+    Returns
+    -------
+    DataFrame
+    """
+    out: dict[str, pd.Series] = {}
+    valid = closes.notna()
+    for w in cfg.breadth_ma_windows:
+        ma = closes.rolling(w, min_periods=w).mean()
+        has = ma.notna() & valid
+        n = has.sum(axis=1)
+        out[f"br_above_{w}d"] = ((closes > ma) & has).sum(axis=1) / n.where(n > 0)
+    chg = closes.diff()
+    n_chg = chg.notna().sum(axis=1)
+    net = (np.sign(chg).fillna(0.0)).sum(axis=1) / n_chg.where(n_chg > 0)
+    out["br_ad_slope"] = net.rolling(cfg.ad_window).mean()
+    past = closes.shift(cfg.breadth_window)
+    n_up = (closes > past).sum(axis=1)
+    n_cmp = (closes.notna() & past.notna()).sum(axis=1)
+    out["br_pct_up"] = n_up / n_cmp.where(n_cmp > 0)
+    w = cfg.high_low_window
+    hi = closes.rolling(w, min_periods=w).max()
+    lo = closes.rolling(w, min_periods=w).min()
+    n_hl = hi.notna().sum(axis=1)
+    hl = ((closes >= hi) & hi.notna()).sum(axis=1) - ((closes <= lo) & lo.notna()).sum(axis=1)
+    out["br_hi_lo"] = (hl / n_hl.where(n_hl > 0)).rolling(cfg.high_low_smooth).mean()
+
+    if caps is not None:
+        caps_prev = caps.shift(1)
+        weights = caps_prev.div(caps_prev.sum(axis=1), axis=0)
+        rets = closes.pct_change(fill_method=None)
+        contrib = (weights * rets).fillna(0.0)
+        top = caps_prev.rank(axis=1, ascending=False, method="first") <= cfg.concentration_top
+        c_top = contrib.where(top, 0.0).sum(axis=1)
+        c_all = contrib.sum(axis=1)
+        win = cfg.concentration_window
+        s_top = c_top.rolling(win).sum().abs()
+        s_rest = (c_all - c_top).rolling(win).sum().abs()
+        denom = s_top + s_rest
+        share = s_top / denom.where(denom > 0)
+        share[weights.isna().all(axis=1)] = np.nan
+        out["br_top10_share"] = share
+        w_now = caps.div(caps.sum(axis=1), axis=0)
+        out["br_eff_names"] = np.log(1.0 / (w_now**2).sum(axis=1, min_count=1))
+    return pd.DataFrame(out, index=closes.index)
+
+
+def breadth_proxies(levels: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataFrame:
+    """Breadth proxies from index levels alone, for data without constituents.
+
+    - ``px_ew_cw_spread``: equal-weight minus cap-weight log return over
+      ``proxy_window`` days (needs both roles);
+    - ``px_dispersion``: cross-sectional standard deviation of the indices'
+      ``proxy_window``-day log returns.
+    """
+    w = cfg.proxy_window
+    rets = pd.DataFrame({k: np.log(v) - np.log(v.shift(w)) for k, v in levels.items()})
+    out = {}
+    if "equal_weight" in rets and "large_cap" in rets:
+        out["px_ew_cw_spread"] = rets["equal_weight"] - rets["large_cap"]
+    if rets.shape[1] >= 3:
+        out["px_dispersion"] = rets.std(axis=1, skipna=False)
+    return pd.DataFrame(out, index=rets.index)

@@ -1,0 +1,94 @@
+"""Assemble every feature family for a data directory."""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+
+import pandas as pd
+
+from ..config import PRICE_ROLES, RATE_ROLES, Config
+from ..data import MarketData
+from ..errors import DataError
+from ._breadth import breadth, breadth_proxies
+from ._rates import rate_features
+from ._relative import relative_strength
+from ._risk import risk_features
+
+log = logging.getLogger(__name__)
+
+
+def build_features(data: MarketData, config: Config) -> pd.DataFrame:
+    """Compute all features the data supports, on the price calendar.
+
+    Every value at date t depends only on data up to t (trailing windows and
+    rates aligned as of t), so truncating the data at D leaves every feature up
+    to D unchanged. Rows before the windows fill are NaN.
+
+    Parameters
+    ----------
+    data : MarketData
+    config : Config
+
+    Returns
+    -------
+    DataFrame
+        DatetimeIndex ``date``; one column per feature, families prefixed
+        ``rs_`` (relative strength), ``br_`` (breadth), ``px_`` (breadth
+        proxies), ``rt_`` (rates) and ``rk_`` (risk).
+    """
+    cfg = config.features
+    levels = {r: s for r in PRICE_ROLES if (s := data.series(r)) is not None}
+    parts: list[pd.DataFrame] = []
+    for name, (num, den) in cfg.pairs.items():
+        if num in levels and den in levels:
+            parts.append(relative_strength(levels[num], levels[den], name, cfg))
+        else:
+            log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
+    if data.closes is not None:
+        parts.append(breadth(data.closes, data.caps, cfg))
+    else:
+        parts.append(breadth_proxies(levels, cfg))
+    rates = {r: s for r in RATE_ROLES if (s := data.series(r)) is not None}
+    if rates:
+        parts.append(rate_features(rates, cfg))
+    parts.append(risk_features(levels["large_cap"], cfg))
+    feats = pd.concat(parts, axis=1)
+    feats.index.name = "date"
+    return feats.astype(float)
+
+
+def select_features(columns: pd.Index | list[str], config: Config) -> list[str]:
+    """The feature columns that feed the model, by the config's include/exclude globs."""
+    inc, exc = config.model.include, config.model.exclude
+    chosen = [
+        c for c in columns
+        if any(fnmatch.fnmatchcase(c, p) for p in inc) and not any(fnmatch.fnmatchcase(c, p) for p in exc)
+    ]
+    if not chosen:
+        raise DataError(
+            f"no feature matches model.include={list(inc)} minus model.exclude={list(exc)}; "
+            "widen the patterns in the config"
+        )
+    return chosen
+
+
+def training_rows(features: pd.DataFrame, columns: list[str], min_days: int, lookback: int) -> pd.DataFrame:
+    """The rows where every model feature is defined, checked for enough history.
+
+    Raises
+    ------
+    DataError
+        Fewer than ``min_days`` complete rows remain after the warm-up.
+    """
+    X = features[columns].dropna()
+    if len(X) < min_days:
+        n = len(features)
+        first = features.index[0].date() if n else "?"
+        last = features.index[-1].date() if n else "?"
+        raise DataError(
+            f"prices: {n} days ({first} to {last}) leave {len(X)} days with every feature defined, "
+            f"but training needs {min_days} (the windows use about {lookback} days of warm-up); "
+            "supply a longer history or lower train.min_days / the feature windows"
+        )
+    return X

@@ -1,0 +1,39 @@
+"""Interest-rate and credit features from rates aligned as of each date."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..config import FeaturesConfig
+
+
+def rate_features(series: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataFrame:
+    """Level and change features of the configured rate roles, in percentage points.
+
+    ``series`` maps roles (``policy_rate``, ``yield_2y``, ``yield_10y``,
+    ``credit_spread``) to series already aligned as of the price calendar.
+    Changes are over trading days: ``x[t] - x[t-w]``.
+
+    Returns columns ``rt_policy``, ``rt_policy_chg_<w>d``, ``rt_2y``,
+    ``rt_2y_chg_<w>d``, ``rt_10y``, ``rt_10y_chg_<w>d``, ``rt_slope`` (10y - 2y),
+    ``rt_credit``, ``rt_credit_chg_<w>d`` for the roles present.
+    """
+    out: dict[str, pd.Series] = {}
+    index = next(iter(series.values())).index if series else None
+    if "policy_rate" in series:
+        s = series["policy_rate"]
+        out["rt_policy"] = s
+        for w in cfg.policy_change_windows:
+            out[f"rt_policy_chg_{w}d"] = s - s.shift(w)
+    for role, short in (("yield_2y", "2y"), ("yield_10y", "10y")):
+        if role in series:
+            s = series[role]
+            out[f"rt_{short}"] = s
+            out[f"rt_{short}_chg_{cfg.yield_change_window}d"] = s - s.shift(cfg.yield_change_window)
+    if "yield_2y" in series and "yield_10y" in series:
+        out["rt_slope"] = series["yield_10y"] - series["yield_2y"]
+    if "credit_spread" in series:
+        s = series["credit_spread"]
+        out["rt_credit"] = s
+        out[f"rt_credit_chg_{cfg.credit_change_window}d"] = s - s.shift(cfg.credit_change_window)
+    return pd.DataFrame(out, index=index)

@@ -1,0 +1,212 @@
+"""Gaussian hidden Markov regime model, wrapping hmmlearn."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+from hmmlearn.hmm import GaussianHMM
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import RegimeEstimator, gaussian_log_emission
+from ._filter import forward_filter
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _quiet_hmmlearn():
+    """hmmlearn logs every non-monotonic EM step; with a sticky (MAP) prior that is expected."""
+    logger = logging.getLogger("hmmlearn.base")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+class GaussianHMMRegime(RegimeEstimator):
+    """Gaussian HMM whose probabilities are filtered: no look-ahead.
+
+    hmmlearn fits the parameters by EM (Baum-Welch); this class keeps the best
+    of ``n_init`` restarts by training log-likelihood, reports convergence
+    honestly, and classifies with the forward filter only.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+        Number of hidden states.
+    covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
+    n_init : int, default=5
+        EM restarts from different seeds; the best log-likelihood wins.
+    n_iter : int, default=200
+        Maximum EM iterations per restart.
+    tol : float, default=1e-3
+        EM stops when the log-likelihood gains less than this.
+    sticky : float, default=0.0
+        Dirichlet pseudo-counts added to the diagonal of the transition
+        matrix: larger values favour persistent states.
+    reg_covar : float, default=1e-3
+        Floor added to covariance diagonals (hmmlearn's ``min_covar``).
+    random_state : int, RandomState or None, default=None
+
+    Attributes
+    ----------
+    startprob_ : ndarray of shape (n_components,)
+    transmat_ : ndarray of shape (n_components, n_components)
+    means_ : ndarray of shape (n_components, n_features)
+    covars_ : ndarray of shape (n_components, n_features, n_features)
+        Full covariance matrices, whatever ``covariance_type``.
+    converged_ : bool
+        True only if the best restart stopped because its log-likelihood
+        gain fell below ``tol`` (hmmlearn also counts running out of
+        iterations as convergence; this class does not).
+    n_iter_ : int
+        EM iterations of the best restart.
+    lower_bound_ : float
+        Mean per-sample training log-likelihood of the best restart.
+    init_scores_ : ndarray of shape (n_init,)
+        Mean per-sample log-likelihood of every restart (NaN if it failed).
+    n_features_in_ : int
+    model_ : hmmlearn.hmm.GaussianHMM
+        The fitted hmmlearn model of the best restart.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 3,
+        covariance_type: str = "full",
+        n_init: int = 5,
+        n_iter: int = 200,
+        tol: float = 1e-3,
+        sticky: float = 0.0,
+        reg_covar: float = 1e-3,
+        random_state=None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self.n_iter = n_iter
+        self.tol = tol
+        self.sticky = sticky
+        self.reg_covar = reg_covar
+        self.random_state = random_state
+
+    def _weight_prior(self) -> np.ndarray:
+        return 1.0 + self.sticky * np.eye(self.n_components)
+
+    def _n_weight_parameters(self) -> int:
+        k = self.n_components
+        return (k - 1) + k * (k - 1)
+
+    def fit(self, X, y=None) -> GaussianHMMRegime:
+        """Fit by EM with ``n_init`` restarts; keep the best log-likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One row per day, in time order.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._validate(X, reset=True)
+        self._check_n_samples(X)
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        best, best_score, scores, last_error = None, -np.inf, [], None
+        for seed in seeds:
+            hmm = GaussianHMM(
+                n_components=self.n_components,
+                covariance_type=self.covariance_type,
+                n_iter=self.n_iter,
+                tol=self.tol,
+                min_covar=self.reg_covar,
+                transmat_prior=self._weight_prior(),
+                random_state=int(seed),
+                implementation="log",
+            )
+            try:
+                with warnings.catch_warnings(), _quiet_hmmlearn():
+                    warnings.simplefilter("ignore")
+                    hmm.fit(X)
+                score = hmm.score(X) / X.shape[0]
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                last_error = exc
+                scores.append(np.nan)
+                continue
+            scores.append(score)
+            if np.isfinite(score) and score > best_score:
+                best, best_score = hmm, score
+        if best is None:
+            raise ValueError(f"every one of the {self.n_init} EM restarts failed: {last_error}")
+        hist = list(best.monitor_.history)
+        self.model_ = best
+        self.startprob_ = np.asarray(best.startprob_, dtype=float)
+        self.transmat_ = np.asarray(best.transmat_, dtype=float)
+        self.means_ = np.asarray(best.means_, dtype=float)
+        self.covars_ = np.asarray(best.covars_, dtype=float)
+        self.n_iter_ = int(best.monitor_.iter)
+        self.converged_ = bool(len(hist) >= 2 and abs(hist[-1] - hist[-2]) < self.tol)
+        self.lower_bound_ = float(best_score)
+        self.init_scores_ = np.asarray(scores, dtype=float)
+        if not self.converged_:
+            warnings.warn(
+                f"GaussianHMMRegime: best restart did not converge in {self.n_iter} iterations "
+                f"(tol={self.tol}); raise n_iter or tol",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _log_emission(self, X: np.ndarray) -> np.ndarray:
+        return gaussian_log_emission(X, self.means_, self.covars_)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Filtered state probabilities ``P(s_t | x_1..x_t)``.
+
+        Row t uses rows 0..t of ``X`` only, so appending later rows never
+        changes earlier output. These are the probabilities every label,
+        score and backtest uses.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return forward_filter(self._log_emission(X), self.startprob_, self.transmat_)[0]
+
+    def predict_proba_predicted(self, X) -> np.ndarray:
+        """One-step-ahead probabilities ``P(s_t | x_1..x_{t-1})``."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return forward_filter(self._log_emission(X), self.startprob_, self.transmat_)[1]
+
+    def predict_proba_smoothed(self, X) -> np.ndarray:
+        """Smoothed probabilities ``P(s_t | x_1..x_T)``: they LOOK AHEAD.
+
+        For after-the-fact analysis only; never feed a label, score,
+        backtest or signal from them.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self.model_.predict_proba(X)
+
+    def score(self, X, y=None) -> float:
+        """Mean per-sample log-likelihood of ``X`` as one sequence."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return forward_filter(self._log_emission(X), self.startprob_, self.transmat_)[2] / X.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

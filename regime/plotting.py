@@ -1,0 +1,80 @@
+"""Charts: an index with regime-shaded background, and regime probabilities beneath."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = ["REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes"]
+
+REGIME_COLORS = {"concentration": "#7b3294", "broadening": "#1a9641", "stress": "#d7191c"}
+_EXTRA = ["#fdae61", "#2c7bb6", "#a6611a", "#018571", "#e66101"]
+
+
+def regime_color(rid: str, order: list[str]) -> str:
+    """A stable colour for a regime id."""
+    if rid in REGIME_COLORS:
+        return REGIME_COLORS[rid]
+    extras = [r for r in order if r not in REGIME_COLORS]
+    return _EXTRA[extras.index(rid) % len(_EXTRA)] if rid in extras else "#999999"
+
+
+def shade_regimes(ax, labels: pd.Series, order: list[str], alpha: float = 0.18) -> None:
+    """Shade an axis's background by contiguous runs of ``labels``."""
+    lab = labels.dropna()
+    if lab.empty:
+        return
+    runs = (lab != lab.shift()).cumsum()
+    for _, run in lab.groupby(runs):
+        ax.axvspan(run.index[0], run.index[-1], color=regime_color(run.iloc[0], order), alpha=alpha, lw=0)
+
+
+def plot_regimes(
+    level: pd.Series,
+    probs: pd.DataFrame,
+    labels: pd.Series,
+    names: dict[str, str],
+    out: str | Path,
+    title: str = "",
+    truth: pd.Series | None = None,
+) -> Path:
+    """Save a PNG: ``level`` (log scale) shaded by regime, stacked filtered probabilities below.
+
+    With ``truth``, a thin strip shows the true regimes for comparison.
+    """
+    order = list(probs.columns)
+    n_rows = 3 if truth is not None else 2
+    ratios = [3, 1.4, 0.25] if truth is not None else [3, 1.4]
+    fig, axes = plt.subplots(n_rows, 1, figsize=(12, 7), sharex=True, gridspec_kw={"height_ratios": ratios})
+    ax = axes[0]
+    shade_regimes(ax, labels, order)
+    ax.plot(level.index, level.to_numpy(), color="black", lw=0.9)
+    ax.set_yscale("log")
+    ax.set_ylabel(f"{level.name} (log)")
+    ax.set_title(title or "Regimes (filtered, no look-ahead)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=regime_color(r, order), alpha=0.5) for r in order]
+    ax.legend(handles, [names.get(r, r) for r in order], loc="upper left", fontsize=8)
+    p = probs.dropna()
+    axes[1].stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.8)
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("filtered P")
+    if truth is not None:
+        t = truth.reindex(level.index)
+        shade_regimes(axes[2], t, order, alpha=0.8)
+        axes[2].set_yticks([])
+        axes[2].set_ylabel("truth", rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(out)
+    return out
+
+

@@ -1,0 +1,185 @@
+"""Scoring one day: the named regime, its confidence, and why."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import MarketData
+from .errors import DataError
+from .features import build_features
+from .pipeline import RegimeModel
+
+__all__ = ["Driver", "ScoreResult", "score_day", "drivers", "run_length"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """A feature that sets today's regime apart.
+
+    Attributes
+    ----------
+    feature : str
+    value : float
+        Today's raw value.
+    z : float
+        Today's value standardised with the training window's mean and std.
+    regime_mean_z, others_mean_z : float
+        The regime's typical z, and the other regimes' average.
+    contribution : float
+        ``(regime_mean_z - others_mean_z) * (z - midpoint)``: how far today's
+        value pushes toward this regime rather than the others.
+    """
+
+    feature: str
+    value: float
+    z: float
+    regime_mean_z: float
+    others_mean_z: float
+    contribution: float
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The label of one day. Checks its own invariants on creation."""
+
+    asof: str
+    regime: str
+    name: str
+    confidence: float
+    probabilities: dict[str, float]
+    drivers: list[Driver]
+    days_in_regime: int
+    data_through: str
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        total = sum(self.probabilities.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"probabilities sum to {total}, not 1")
+        if self.regime not in self.probabilities:
+            raise ValueError(f"regime {self.regime!r} has no probability")
+        if not 0.0 <= self.confidence <= 1.0 or not math.isclose(
+            self.confidence, self.probabilities[self.regime], abs_tol=1e-9
+        ):
+            raise ValueError("confidence must be the regime's probability, in [0, 1]")
+        if self.days_in_regime < 1:
+            raise ValueError("days_in_regime must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def run_length(labels: pd.Series) -> int:
+    """Consecutive days, ending at the last row, with the last row's label."""
+    vals = labels.to_numpy()
+    last = vals[-1]
+    n = 0
+    for v in vals[::-1]:
+        if v != last:
+            break
+        n += 1
+    return n
+
+
+def drivers(model: RegimeModel, features_row: pd.Series, regime: str, top: int = 5) -> list[Driver]:
+    """The model features that most set ``regime`` apart today."""
+    prof = model.regime_profiles()
+    cols = [c for c in model.feature_names if c in prof.columns]
+    z = model.standardise(features_row.to_frame().T).iloc[0]
+    mine = prof.loc[regime, cols]
+    others_ids = [r for r in prof.index if r != regime]
+    others = prof.loc[others_ids, cols].mean(axis=0) if others_ids else pd.Series(0.0, index=cols)
+    contrib = (mine - others) * (z[cols] - (mine + others) / 2.0)
+    order = contrib.sort_values(ascending=False).index[:top]
+    return [
+        Driver(
+            feature=f,
+            value=round(float(features_row[f]), 6),
+            z=round(float(z[f]), 3),
+            regime_mean_z=round(float(mine[f]), 3),
+            others_mean_z=round(float(others[f]), 3),
+            contribution=round(float(contrib[f]), 3),
+        )
+        for f in order
+    ]
+
+
+def score_day(
+    model: RegimeModel,
+    data: MarketData,
+    asof: str | pd.Timestamp | None = None,
+    model_info: dict[str, Any] | None = None,
+) -> ScoreResult:
+    """Label one day with the trained model, using data up to that day only.
+
+    Parameters
+    ----------
+    model : RegimeModel
+    data : MarketData
+    asof : date, optional
+        Defaults to the last date in the data. A date between trading days
+        uses the last trading day before it.
+    model_info : dict, optional
+        Extra facts about the model to echo in the result.
+
+    Raises
+    ------
+    DataError
+        The as-of date is outside the data, or today's features are incomplete.
+    ModelError
+        The data lacks features the model was trained on.
+    """
+    dates = data.dates
+    first, last = dates[0], dates[-1]
+    if asof is None:
+        day = last
+    else:
+        try:
+            req = pd.Timestamp(asof)
+        except (ValueError, TypeError):
+            raise DataError(f"--asof {asof!r} is not a date; write it as YYYY-MM-DD") from None
+        if req < first or req > last:
+            raise DataError(
+                f"as-of date {req.date()} is outside the data ({first.date()} to {last.date()}); "
+                "pick a date in that range or update the data"
+            )
+        day = dates[dates <= req][-1]
+    past = data.truncate(day)  # nothing after the as-of day is even loaded into the features
+    feats = build_features(past, model.config)
+    model.check_features(feats, source=f"the data in {data.source}")
+    row = feats.loc[day, model.feature_names]
+    if row.isna().any():
+        missing = ", ".join(row.index[row.isna()][:5])
+        raise DataError(
+            f"on {day.date()} these model features are undefined: {missing}; the data needs more history "
+            f"before that date (about {model.config.features.lookback()} days) or fresher rates"
+        )
+    probs = model.filtered_probabilities(feats)
+    p = probs.loc[day]
+    regime = str(p.idxmax())
+    labels = model.labels(feats).dropna()
+    info = {
+        "trained_through": str(model.trained_through.date()),
+        "estimator": type(model.estimator).__name__,
+    }
+    info.update(model_info or {})
+    return ScoreResult(
+        asof=str(day.date()),
+        regime=regime,
+        name=model.regime_names[regime],
+        confidence=round(float(p[regime]), 6),
+        probabilities={k: float(v) for k, v in p.items()},
+        drivers=drivers(model, feats.loc[day], regime),
+        days_in_regime=run_length(labels),
+        data_through=str(day.date()),
+        model=info,
+    )

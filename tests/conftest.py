@@ -1,0 +1,61 @@
+"""Shared fixtures: small built-in markets and a fast model config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from regime.config import Config, ModelConfig
+from regime.data import load_data
+from regime.pipeline import fit_regime_model
+from regime.synth import simulate_market, write_market
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def fast_config(**model) -> Config:
+    """Defaults with fewer EM restarts, for speed."""
+    params = {"n_init": 2, **model}
+    return Config(model=ModelConfig(**params))
+
+
+@pytest.fixture(scope="session")
+def market():
+    """8 years x 120 stocks of the built-in market (seed 11)."""
+    return simulate_market(seed=11, years=8, n_stocks=120)
+
+
+@pytest.fixture(scope="session")
+def market_dir(market, tmp_path_factory) -> Path:
+    """The small market written as CSV, the way a user would supply it."""
+    return write_market(market, tmp_path_factory.mktemp("market"), "csv")
+
+
+@pytest.fixture(scope="session")
+def data(market_dir):
+    return load_data(market_dir, fast_config())
+
+
+@pytest.fixture(scope="session")
+def model(data):
+    return fit_regime_model(data, fast_config())
+
+
+@pytest.fixture
+def copy_dir(market_dir, tmp_path):
+    """A fresh, editable copy of the small market directory."""
+
+    def _copy(files=("prices.csv", "rates.csv", "constituents.csv", "truth.csv")) -> Path:
+        d = tmp_path / "data"
+        d.mkdir(exist_ok=True)
+        for f in files:
+            (d / f).write_bytes((market_dir / f).read_bytes())
+        return d
+
+    return _copy
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -1,0 +1,100 @@
+"""Features use trailing windows only: the prefix test, and hand-checked values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regime.config import Config, FeaturesConfig, RolesConfig
+from regime.data import MarketData
+from regime.features import breadth, build_features, relative_strength, select_features
+
+from ..conftest import fast_config
+
+
+@pytest.fixture(scope="module")
+def feats(data):
+    return build_features(data, fast_config())
+
+
+def test_all_families_present(feats):
+    prefixes = {c.split("_")[0] for c in feats.columns}
+    assert prefixes == {"rs", "br", "rt", "rk"}
+    for c in ["rs_ew_cw_mom_63d", "rs_mega_large_rank", "br_above_200d", "br_top10_share", "br_eff_names",
+              "rt_policy_chg_126d", "rt_slope", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
+        assert c in feats.columns
+
+
+@pytest.mark.parametrize("cut", [600, 900, 1500])
+def test_prefix_features_unchanged_by_later_data(data, feats, cut):
+    """Truncate the data at D: every feature up to D is identical."""
+    day = data.dates[cut]
+    short = build_features(data.truncate(day), fast_config())
+    assert short.index[-1] == day
+    pd.testing.assert_frame_equal(short, feats.loc[:day])
+
+
+def test_features_do_not_depend_on_where_history_starts(data, feats):
+    """Windows are trailing and finite: once full, a later start gives the same values."""
+    start = data.dates[300]
+    cfg = fast_config()
+    late = MarketData(
+        prices=data.prices.loc[start:], rates=data.rates.loc[start:], closes=data.closes.loc[start:],
+        caps=data.caps.loc[start:], roles=data.roles,
+    )
+    f2 = build_features(late, cfg)
+    after = data.dates[300 + cfg.features.lookback() + 5]
+    pd.testing.assert_frame_equal(f2.loc[after:], feats.loc[after:], rtol=1e-9)
+
+
+def test_relative_strength_by_hand():
+    idx = pd.bdate_range("2020-01-01", periods=400)
+    a = pd.Series(np.exp(np.linspace(0, 1, 400)), index=idx)
+    b = pd.Series(np.ones(400), index=idx)
+    cfg = FeaturesConfig(momentum_windows=(21,), ma_window=10, rank_window=50, rank_of=21)
+    rs = relative_strength(a, b, "x", cfg)
+    step = 1 / 399
+    assert rs["rs_x_mom_21d"].iloc[-1] == pytest.approx(21 * step)
+    assert rs["rs_x_vs_ma"].iloc[-1] == pytest.approx(4.5 * step)  # linear ratio: today minus mean of last 10
+    assert rs["rs_x_mom_21d"].iloc[:21].isna().all()
+    # an accelerating ratio: today's momentum is the largest of the window (rank 1), a decelerating one the least
+    up = relative_strength(pd.Series(np.exp(np.linspace(0, 1, 400) ** 2), index=idx), b, "u", cfg)
+    down = relative_strength(pd.Series(np.exp(np.sqrt(np.linspace(0, 1, 400))), index=idx), b, "d", cfg)
+    assert up["rs_u_rank"].iloc[-1] == pytest.approx(1.0)
+    assert down["rs_d_rank"].iloc[-1] == pytest.approx(1 / 50)
+
+
+def test_breadth_by_hand():
+    idx = pd.bdate_range("2020-01-01", periods=6)
+    closes = pd.DataFrame({"A": [1, 2, 3, 4, 5, 6], "B": [6, 5, 4, 3, 2, 1], "C": [1, 1, 1, 1, 1, 2.0]}, index=idx)
+    caps = closes * [10, 1, 1]
+    cfg = FeaturesConfig(breadth_ma_windows=(3,), breadth_window=2, ad_window=2, high_low_window=3,
+                         high_low_smooth=1, concentration_top=1, concentration_window=2)
+    br = breadth(closes.astype(float), caps.astype(float), cfg)
+    last = br.iloc[-1]
+    assert last["br_above_3d"] == pytest.approx(2 / 3)  # A and C above their 3-day mean, B below
+    assert last["br_pct_up"] == pytest.approx(2 / 3)
+    assert last["br_ad_slope"] == pytest.approx(((0) / 3 + (1 + 1 - 1) / 3) / 2)
+    assert last["br_hi_lo"] == pytest.approx((2 - 1) / 3)  # A, C at highs; B at a low
+    assert 0 < last["br_top10_share"] <= 1
+    w = caps.iloc[-1] / caps.iloc[-1].sum()
+    assert last["br_eff_names"] == pytest.approx(np.log(1 / (w**2).sum()))
+
+
+def test_proxies_when_no_constituents(data):
+    bare = MarketData(prices=data.prices, rates=data.rates, closes=None, caps=None, roles=data.roles)
+    f = build_features(bare, fast_config())
+    assert "px_ew_cw_spread" in f and "px_dispersion" in f
+    assert not any(c.startswith("br_") for c in f.columns)
+
+
+def test_switched_off_roles_drop_their_features(data):
+    cfg = Config(roles=RolesConfig(mega_cap=None, credit_spread=None))
+    bare = MarketData(prices=data.prices, rates=data.rates, closes=data.closes, caps=data.caps, roles=cfg.roles)
+    f = build_features(bare, cfg)
+    assert not any("mega_large" in c for c in f.columns)
+    assert "rt_credit" not in f and "rt_slope" in f
+
+
+def test_model_feature_selection_excludes_rate_levels(feats):
+    cols = select_features(feats.columns, Config())
+    assert "rt_policy" not in cols and "rt_2y" not in cols and "rt_policy_chg_63d" in cols

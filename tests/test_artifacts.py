@@ -1,0 +1,69 @@
+"""Artifacts: complete before `latest` moves; failures never damage what exists."""
+
+import json
+
+import joblib
+import pytest
+
+from regime.artifacts import build_metadata, load_artifact, resolve_model_path, save_artifact
+from regime.errors import ModelError
+
+
+def test_round_trip_and_metadata(model, data, tmp_path):
+    meta = build_metadata(model, data)
+    path = save_artifact(model, meta, tmp_path, "m")
+    assert (tmp_path / "m" / "latest").resolve() == path.resolve()
+    loaded, meta2 = load_artifact(resolve_model_path(None, tmp_path, "m"))
+    assert loaded.state_map == model.state_map
+    for key in ("package_version", "config", "data", "features", "state_map", "diagnostics", "trained_through"):
+        assert key in meta2
+    assert meta2["data"]["sha256"] == data.data_hash()
+    assert meta2["data"]["start"] == str(data.dates[0].date())
+    assert meta2["features"] == model.feature_names
+    assert json.loads((path / "metadata.json").read_text()) == meta2
+
+
+def test_second_save_moves_latest(model, data, tmp_path):
+    first = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    second = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    assert first != second and first.exists()
+    assert (tmp_path / "m" / "latest").resolve() == second.resolve()
+
+
+def test_failed_save_leaves_latest_and_no_debris(model, data, tmp_path, monkeypatch):
+    good = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(joblib, "dump", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    assert (tmp_path / "m" / "latest").resolve() == good.resolve()
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == sorted([good.name, "latest"])
+
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelError, match=r"model file .*model.joblib not found; train one"):
+        load_artifact(tmp_path / "nothing")
+
+
+def test_corrupt_model(model, data, tmp_path):
+    path = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    (path / "model.joblib").write_bytes(b"not a pickle at all")
+    with pytest.raises(ModelError, match=r"model.joblib is corrupt or unreadable"):
+        load_artifact(path)
+
+
+def test_wrong_object_in_model_file(model, data, tmp_path):
+    path = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    joblib.dump({"not": "a model"}, path / "model.joblib")
+    with pytest.raises(ModelError, match=r"does not hold a regime model"):
+        load_artifact(path)
+
+
+def test_corrupt_metadata(model, data, tmp_path):
+    path = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    (path / "metadata.json").write_text("{oops")
+    with pytest.raises(ModelError, match=r"metadata.json is corrupt"):
+        load_artifact(path)

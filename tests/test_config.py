@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+
+from regime.config import Config, load_config
+from regime.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_yaml_equals_builtin_defaults():
+    assert load_config(ROOT / "configs" / "default.yaml") == Config()
+
+
+@pytest.mark.parametrize("name", ["gmm.yaml", "etf.yaml"])
+def test_shipped_configs_load(name):
+    cfg = load_config(ROOT / "configs" / name)
+    assert isinstance(cfg, Config)
+
+
+def test_gmm_config_selects_gmm():
+    assert load_config(ROOT / "configs" / "gmm.yaml").model.kind == "gmm"
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"config file .*nope.yaml not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_unknown_field_is_named(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  kindd: hmm\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: field model.kindd"):
+        load_config(p)
+
+
+def test_bad_value_is_named(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  kind: lstm\n")
+    with pytest.raises(ConfigError, match=r"field model.kind"):
+        load_config(p)
+
+
+def test_invalid_yaml(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML"):
+        load_config(p)
+
+
+def test_fewer_states_than_regimes_rejected(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  n_components: 2\n")
+    with pytest.raises(ConfigError, match=r"n_components=2 is fewer than the 3 regimes"):
+        load_config(p)
+
+
+def test_partial_config_keeps_other_defaults(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("roles:\n  large_cap: SPY\n")
+    cfg = load_config(p)
+    assert cfg.roles.large_cap == "SPY"
+    assert cfg.roles.equal_weight == "spx_ew"
+    assert cfg.model == Config().model

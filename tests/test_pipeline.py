@@ -1,0 +1,85 @@
+"""A fitted regime model: names, filtered probabilities, prefix property, training errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import balanced_accuracy_score
+
+from regime.config import Config, TrainConfig
+from regime.errors import DataError
+from regime.features import build_features
+from regime.pipeline import fit_regime_model
+
+from .conftest import fast_config
+
+
+@pytest.fixture(scope="module")
+def feats(data):
+    return build_features(data, fast_config())
+
+
+def test_every_regime_named_and_probabilities_sum_to_one(model, feats):
+    assert sorted(set(model.state_map.values())) == ["broadening", "concentration", "stress"]
+    probs = model.filtered_probabilities(feats).dropna()
+    assert list(probs.columns) == ["concentration", "broadening", "stress"]
+    assert probs.index.equals(feats[model.feature_names].dropna().index)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_filtered_probabilities_prefix(model, data, feats):
+    """Truncate the data at D: features and filtered probabilities up to D are unchanged."""
+    full = model.filtered_probabilities(feats)
+    for cut in (700, 1200, len(data.dates) - 2):
+        day = data.dates[cut]
+        short = model.filtered_probabilities(build_features(data.truncate(day), fast_config()))
+        pd.testing.assert_frame_equal(short, full.loc[:day], check_exact=False, rtol=0, atol=1e-12)
+
+
+def test_labels_agree_with_truth_in_sample(model, feats, market):
+    lab = model.labels(feats).dropna()
+    acc = balanced_accuracy_score(market.truth.reindex(lab.index), lab.astype(str))
+    assert acc > 0.6  # a floor: chance is 0.33
+
+
+def test_state_profiles_match_the_regime_descriptions(model):
+    prof = model.regime_profiles()
+    assert prof.loc["stress", "rk_vol_21d"] > prof.loc[["concentration", "broadening"], "rk_vol_21d"].max()
+    assert prof.loc["broadening", "rs_ew_cw_mom_63d"] > prof.loc["concentration", "rs_ew_cw_mom_63d"]
+    assert prof.loc["concentration", "rs_mega_large_mom_63d"] > prof.loc["broadening", "rs_mega_large_mom_63d"]
+
+
+def test_scaler_fitted_on_training_window_only(data):
+    cfg = fast_config()
+    cut = data.dates[1200]
+    m = fit_regime_model(data.truncate(cut), cfg)
+    train = build_features(data.truncate(cut), cfg)[m.feature_names].dropna()
+    np.testing.assert_allclose(m.scaler.mean_, train.mean().to_numpy())
+    assert m.trained_through == cut
+
+
+def test_missing_feature_days_carry_previous_probabilities(model, feats):
+    f = feats.copy()
+    day = f.index[900]
+    f.loc[day, "rt_credit_chg_63d"] = np.nan
+    probs = model.filtered_probabilities(f)
+    pd.testing.assert_series_equal(probs.loc[day], probs.iloc[899], check_names=False)
+
+
+def test_too_little_history(data):
+    cfg = Config(model=fast_config().model, train=TrainConfig(min_days=252))
+    short = data.truncate(data.dates[500])
+    with pytest.raises(DataError, match=r"prices: 501 days .* leave \d+ days with every feature defined, but training needs 252"):
+        fit_regime_model(short, cfg)
+
+
+def test_gmm_model_trains_and_names(data):
+    cfg = fast_config(kind="gmm", smoothing=0.8)
+    m = fit_regime_model(data, cfg)
+    assert sorted(set(m.state_map.values())) == ["broadening", "concentration", "stress"]
+
+
+def test_same_data_config_seed_same_model(data):
+    a = fit_regime_model(data, fast_config())
+    b = fit_regime_model(data, fast_config())
+    f = build_features(data, fast_config())
+    pd.testing.assert_frame_equal(a.filtered_probabilities(f), b.filtered_probabilities(f))
