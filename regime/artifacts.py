@@ -23,7 +23,7 @@ from .data import MarketData
 from .errors import ModelError
 from .pipeline import RegimeModel
 
-__all__ = ["save_artifact", "load_artifact", "resolve_model_path", "build_metadata"]
+__all__ = ["save_artifact", "load_artifact", "resolve_model_path", "build_metadata", "state_maps"]
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,21 @@ def build_metadata(model: RegimeModel, data: MarketData) -> dict[str, Any]:
         "trained_through": str(model.trained_through.date()),
         "features": list(model.feature_names),
         "profile_features": list(model.profile_names),
-        "state_map": {str(k): v for k, v in model.state_map.items()},
+        "state_map": state_maps(model),
         "regimes": model.regime_names,
         "diagnostics": model.diagnostics,
     }
+
+
+def state_maps(model: RegimeModel) -> dict[str, dict[str, str]]:
+    """Component label ('hmm', or 'hmm', 'jump', ... in an ensemble) -> {state: regime id}."""
+    out: dict[str, dict[str, str]] = {}
+    for comp in model.components:
+        key, n = comp.config.kind, 2
+        while key in out:
+            key, n = f"{comp.config.kind}#{n}", n + 1
+        out[key] = {str(k): v for k, v in comp.state_map.items()}
+    return out
 
 
 def save_artifact(model: RegimeModel, metadata: dict[str, Any], models_dir: str | Path, name: str) -> Path:

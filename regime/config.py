@@ -22,6 +22,8 @@ __all__ = [
     "ModelConfig",
     "RegimeRule",
     "TrainConfig",
+    "LabelConfig",
+    "BacktestConfig",
     "DataConfig",
     "load_config",
     "PRICE_ROLES",
@@ -125,10 +127,18 @@ class FeaturesConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Which estimator classifies the days, and its parameters."""
+    """Which estimator classifies the days, and its parameters.
 
-    kind: Literal["hmm", "gmm"] = "hmm"
+    ``kind: ensemble`` combines the aligned regime probabilities of its
+    ``members`` (each a model config of another kind), weighted by their
+    ``weight``.
+    """
+
+    kind: Literal["hmm", "gmm", "jump", "markov", "ensemble"] = "hmm"
     n_components: int = Field(3, ge=1, le=12)
+    n_components_range: tuple[int, int] | None = Field(
+        None, description="choose the number of states in [min, max] by BIC at each from-scratch fit"
+    )
     covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
     n_init: int = Field(5, ge=1)
     n_iter: int = Field(200, ge=1)
@@ -139,12 +149,76 @@ class ModelConfig(_Strict):
     smoothing: float = Field(
         0.0, ge=0, lt=1, description="GMM: causal exponential smoothing of the probabilities (0 = none)"
     )
+    jump_penalty: float = Field(20.0, ge=0, description="jump model: cost of one switch")
+    temperature: float = Field(1.0, gt=0, description="jump model: softness of the probabilities")
     reg_covar: float = Field(1e-3, gt=0)
     random_state: int = 0
     include: tuple[str, ...] = Field(("*",), description="glob patterns of features that feed the model")
     exclude: tuple[str, ...] = Field(
         ("rt_policy", "rt_2y", "rt_10y"), description="glob patterns of features kept out of the model"
     )
+    weight: float = Field(1.0, gt=0, description="weight of this model inside an ensemble")
+    members: tuple[ModelConfig, ...] = Field((), description="ensemble members")
+
+    @model_validator(mode="after")
+    def _check_members(self) -> ModelConfig:
+        if self.kind == "ensemble":
+            if not self.members:
+                raise ValueError("an ensemble needs members")
+            if any(m.kind == "ensemble" for m in self.members):
+                raise ValueError("ensemble members cannot be ensembles")
+        elif self.members:
+            raise ValueError(f"members only apply to kind: ensemble, not {self.kind}")
+        if self.n_components_range is not None:
+            lo, hi = self.n_components_range
+            if not 1 <= lo <= hi:
+                raise ValueError("n_components_range must be [min, max] with 1 <= min <= max")
+        return self
+
+    def leaves(self) -> tuple[ModelConfig, ...]:
+        """The models that are actually fitted: the members of an ensemble, or this model."""
+        return self.members if self.kind == "ensemble" else (self,)
+
+
+class LabelConfig(_Strict):
+    """Persistence of the reported label.
+
+    The reported regime changes only when the new leader's filtered
+    probability beats the current label's by ``margin``, or when it has led
+    for ``min_days`` days in a row. The defaults report the most probable
+    regime every day.
+    """
+
+    margin: float = Field(0.0, ge=0, le=1)
+    min_days: int = Field(1, ge=1)
+
+
+class BacktestConfig(_Strict):
+    """Walk-forward evaluation."""
+
+    refit_every: int | None = Field(None, ge=1, description="trading days between refits; null = monthly")
+    window: str = Field("expanding", description="'expanding' or 'rolling:N' (N trading days)")
+    burn_in: int = Field(252, ge=0, description="days before each refit from which the new model's filter runs")
+    refit_n_iter: int = Field(
+        20, ge=1, description="EM iterations of a warm-started refit (the first fit uses model.n_iter)"
+    )
+    confirm_days: int = Field(
+        5, ge=1, description="a regime change counts as detected once the label shows it this many days running"
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if v == "expanding":
+            return v
+        kind, _, n = v.partition(":")
+        if kind != "rolling" or not n.isdigit() or int(n) < 20:
+            raise ValueError("window must be 'expanding' or 'rolling:N' with N >= 20 trading days")
+        return v
+
+    def rolling_days(self) -> int | None:
+        """N for 'rolling:N', None for expanding."""
+        return None if self.window == "expanding" else int(self.window.split(":")[1])
 
 
 class RegimeRule(_Strict):
@@ -228,7 +302,12 @@ class Config(_Strict):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     regimes: dict[str, RegimeRule] = Field(default_factory=_default_regimes)
+    identity_weight: float = Field(
+        1.0, ge=0, description="at a refit, weight of closeness to the previous fit's regimes when naming states"
+    )
+    label: LabelConfig = Field(default_factory=LabelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -237,11 +316,13 @@ class Config(_Strict):
         for rid in self.regimes:
             if not rid.replace("_", "").isalnum():
                 raise ValueError(f"regimes: id {rid!r} must be letters, digits and underscores")
-        if self.model.n_components < len(self.regimes):
-            raise ValueError(
-                f"model.n_components={self.model.n_components} is fewer than the {len(self.regimes)} regimes; "
-                "raise n_components or drop a regime"
-            )
+        for leaf in self.model.leaves():
+            lo = leaf.n_components_range[0] if leaf.n_components_range else leaf.n_components
+            if lo < len(self.regimes):
+                raise ValueError(
+                    f"model.n_components={lo} is fewer than the {len(self.regimes)} regimes; "
+                    "raise n_components or drop a regime"
+                )
         return self
 
 

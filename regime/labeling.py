@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 from .config import RegimeRule
 from .errors import ConfigError
 
-__all__ = ["state_profiles", "regime_scores", "assign_regimes", "regime_probabilities"]
+__all__ = ["state_profiles", "regime_scores", "assign_regimes", "regime_probabilities", "persistent_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,30 @@ def regime_scores(profiles: pd.DataFrame, rules: Mapping[str, RegimeRule]) -> pd
     return pd.DataFrame(out, index=profiles.index)
 
 
-def assign_regimes(profiles: pd.DataFrame, rules: Mapping[str, RegimeRule]) -> dict[int, str]:
+def assign_regimes(
+    profiles: pd.DataFrame,
+    rules: Mapping[str, RegimeRule],
+    previous: pd.DataFrame | None = None,
+    identity_weight: float = 0.0,
+) -> dict[int, str]:
     """Map each state to a regime id.
 
-    Every regime gets one state, chosen to maximise the total rule score;
-    states beyond the number of regimes go to the regime they score highest.
+    Every regime gets one state, chosen to maximise the total score; states
+    beyond the number of regimes go to the regime they score highest. The
+    score is the rule score, minus ``identity_weight`` times the mean squared
+    distance between the state's profile and each regime's profile in the
+    ``previous`` fit, so that a regime keeps its name across refits even if
+    EM permuted the states.
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        States x features.
+    rules : mapping
+        Regime id -> rule.
+    previous : DataFrame, optional
+        Regimes x features: the previous fit's regime profiles.
+    identity_weight : float
 
     Returns
     -------
@@ -81,6 +100,12 @@ def assign_regimes(profiles: pd.DataFrame, rules: Mapping[str, RegimeRule]) -> d
         state index -> regime id.
     """
     scores = regime_scores(profiles, rules)
+    if previous is not None and identity_weight > 0:
+        common = [c for c in profiles.columns if c in previous.columns]
+        prev = previous.reindex(scores.columns)[common]
+        dist = ((profiles[common].to_numpy()[:, None, :] - prev.to_numpy()[None, :, :]) ** 2).mean(axis=2)
+        dist = np.where(np.isnan(dist), 0.0, dist)
+        scores = scores - identity_weight * dist
     rows, cols = linear_sum_assignment(scores.to_numpy(), maximize=True)
     mapping = {int(profiles.index[r]): str(scores.columns[c]) for r, c in zip(rows, cols)}
     for s in profiles.index:
@@ -103,3 +128,40 @@ def regime_probabilities(
     for s, rid in state_map.items():
         out[:, regime_ids.index(rid)] += state_probs[:, s]
     return pd.DataFrame(out, index=index, columns=pd.Index(regime_ids, name="regime"))
+
+
+def persistent_labels(probs: pd.DataFrame, margin: float = 0.0, min_days: int = 1) -> pd.Series:
+    """The reported regime of each day, with persistence; causal.
+
+    The label switches from the current regime to today's most probable one
+    only if that regime's probability beats the current label's by at least
+    ``margin``, or if it has been the most probable for ``min_days`` days in a
+    row. ``margin=0, min_days=1`` gives the most probable regime every day.
+    Rows with NaN get no label and do not break a run.
+
+    Parameters
+    ----------
+    probs : DataFrame
+        Dates x regime ids, filtered probabilities.
+
+    Returns
+    -------
+    Series of regime ids (None where undefined).
+    """
+    ids = list(probs.columns)
+    arr = probs.to_numpy()
+    out = np.full(len(arr), None, dtype=object)
+    current, leader, streak = None, None, 0
+    for t in range(len(arr)):
+        row = arr[t]
+        if np.isnan(row).any():
+            continue
+        top = int(np.argmax(row))
+        streak = streak + 1 if top == leader else 1
+        leader = top
+        if current is None:
+            current = top
+        elif top != current and (row[top] - row[current] >= margin or streak >= min_days):
+            current = top
+        out[t] = ids[current]
+    return pd.Series(out, index=probs.index, name="regime")

@@ -1,13 +1,15 @@
-"""A trained regime model: features -> scaler -> estimator -> named regimes.
+"""A trained regime model: features -> scaler -> estimator(s) -> named regimes.
 
-:class:`RegimeModel` is composed of small parts (arch-style): the config that
-built the features, the scalers fitted on the training window only, the
-estimator, and the state -> regime map from the naming rules. It takes pandas
-in and gives pandas out, with the input's DatetimeIndex.
+:class:`RegimeModel` is composed of small parts (arch-style): one
+:class:`Component` per fitted estimator (one, or the members of an ensemble),
+each with its own feature selection, training-window scaler and state ->
+regime map, plus the profile scaler used to explain a day. It takes pandas in
+and gives pandas out, with the input's DatetimeIndex.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Callable
@@ -18,16 +20,77 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from .config import Config
+from .config import Config, ModelConfig
 from .data import MarketData
 from .errors import ModelError
 from .features import build_features, select_features, training_rows
-from .labeling import assign_regimes, regime_probabilities, regime_scores, state_profiles
+from .labeling import (
+    assign_regimes,
+    persistent_labels,
+    regime_probabilities,
+    regime_scores,
+    state_profiles,
+)
 from .models import RegimeEstimator, make_estimator
 
-__all__ = ["RegimeModel", "fit_regime_model"]
+__all__ = ["Component", "RegimeModel", "fit_regime_model", "fit_on_features", "model_features"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Component:
+    """One fitted estimator with its features, scaler and state names.
+
+    Attributes
+    ----------
+    config : ModelConfig
+        The leaf model config.
+    feature_names : list of str
+    scaler : StandardScaler
+        Fitted on the training window's rows of ``feature_names`` only.
+    estimator : RegimeEstimator
+    state_map : dict
+        State index -> regime id.
+    profiles : DataFrame
+        States x features: standardised means over the training window.
+    regime_profile : DataFrame
+        Regimes x features: occupancy-weighted means of each regime's states.
+    diagnostics : dict
+    """
+
+    config: ModelConfig
+    feature_names: list[str]
+    scaler: StandardScaler
+    estimator: RegimeEstimator
+    state_map: dict[int, str]
+    profiles: pd.DataFrame
+    regime_profile: pd.DataFrame
+    diagnostics: dict = field(default_factory=dict)
+
+    def state_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Filtered state probabilities on every day with complete features.
+
+        The filter starts at the first day whose features are all defined. A
+        later day with a missing feature (for example a stale rate) is skipped
+        by the filter and carries the previous day's probabilities. Rows
+        before the start are NaN.
+        """
+        X = features[self.feature_names]
+        ok = X.notna().all(axis=1)
+        out = pd.DataFrame(np.nan, index=features.index, columns=pd.RangeIndex(len(self.state_map), name="state"))
+        if ok.any():
+            out.loc[ok] = self.estimator.predict_proba(self.scaler.transform(X[ok]))
+            first = ok.idxmax()
+            out.loc[first:] = out.loc[first:].ffill()
+        return out
+
+    def regime_probabilities(self, features: pd.DataFrame, regime_ids: list[str]) -> pd.DataFrame:
+        """Filtered regime probabilities of this component (NaN rows before its start)."""
+        states = self.state_probabilities(features)
+        probs = regime_probabilities(np.nan_to_num(states.to_numpy()), self.state_map, regime_ids, states.index)
+        probs[states.isna().any(axis=1)] = np.nan
+        return probs
 
 
 @dataclass
@@ -38,36 +101,32 @@ class RegimeModel:
     ----------
     config : Config
         The resolved config it was trained with.
-    feature_names : list of str
-        The features that feed the estimator, in order.
-    scaler : StandardScaler
-        Fitted on the training window's model features only.
+    components : list of Component
+        One per fitted estimator; an ensemble has several.
     profile_scaler : StandardScaler
         Fitted on the training window's every feature; used for profiles and drivers.
     profile_names : list of str
-        All features the data provided at training.
-    estimator : RegimeEstimator
-    state_map : dict
-        State index -> regime id.
-    profiles : DataFrame
-        States x all features: standardised means, the basis of the names.
+        All features the data provided (complete) over the training window.
+    regime_profile : DataFrame
+        Regimes x features: probability-weighted standardised means over the
+        training window (the ensemble's view).
     trained_from, trained_through : Timestamp
-        The training window.
     diagnostics : dict
-        Fit diagnostics (convergence, log-likelihood, BIC, occupancy, ...).
     """
 
     config: Config
-    feature_names: list[str]
-    scaler: StandardScaler
+    components: list[Component]
     profile_scaler: StandardScaler
     profile_names: list[str]
-    estimator: RegimeEstimator
-    state_map: dict[int, str]
-    profiles: pd.DataFrame
+    regime_profile: pd.DataFrame
     trained_from: pd.Timestamp
     trained_through: pd.Timestamp
     diagnostics: dict = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Every feature some component uses, in first-use order."""
+        return list(dict.fromkeys(f for c in self.components for f in c.feature_names))
 
     @property
     def regime_ids(self) -> list[str]:
@@ -79,6 +138,12 @@ class RegimeModel:
         """Regime id -> human label."""
         return {rid: rule.name for rid, rule in self.config.regimes.items()}
 
+    @property
+    def estimator_name(self) -> str:
+        """The estimator class, or 'Ensemble(A+B)'."""
+        names = [type(c.estimator).__name__ for c in self.components]
+        return names[0] if len(names) == 1 else f"Ensemble({'+'.join(names)})"
+
     def check_features(self, features: pd.DataFrame, source: str = "the data") -> None:
         """Raise :class:`ModelError` if ``features`` lacks any feature the model was trained on."""
         missing = [f for f in self.feature_names if f not in features.columns]
@@ -89,32 +154,11 @@ class RegimeModel:
                 "trained with, or retrain on this data with `regime train`"
             )
 
-    def state_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Filtered state probabilities on every day with complete features.
-
-        The forward filter starts at the first day whose model features are
-        all defined. A later day with a missing feature (for example a stale
-        rate) is skipped by the filter and carries the previous day's
-        probabilities. Rows before the start are NaN.
-
-        Returns
-        -------
-        DataFrame
-            ``features.index`` x states.
-        """
-        self.check_features(features)
-        X = features[self.feature_names]
-        ok = X.notna().all(axis=1)
-        out = pd.DataFrame(np.nan, index=features.index, columns=pd.RangeIndex(len(self.state_map), name="state"))
-        if ok.any():
-            probs = self.estimator.predict_proba(self.scaler.transform(X[ok]))
-            out.loc[ok] = probs
-            first = ok.idxmax()
-            out.loc[first:] = out.loc[first:].ffill()
-        return out
-
     def filtered_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
         """Filtered regime probabilities: row t uses data up to t only.
+
+        An ensemble averages its components' regime probabilities with their
+        configured weights.
 
         Returns
         -------
@@ -122,50 +166,187 @@ class RegimeModel:
             ``features.index`` x regime ids; rows sum to 1 where defined, NaN
             before the first day with complete features.
         """
-        states = self.state_probabilities(features)
-        probs = regime_probabilities(np.nan_to_num(states.to_numpy()), self.state_map, self.regime_ids, states.index)
-        probs[states.isna().any(axis=1)] = np.nan
-        return probs
+        self.check_features(features)
+        total, wsum = None, 0.0
+        for comp in self.components:
+            p = comp.regime_probabilities(features, self.regime_ids) * comp.config.weight
+            total = p if total is None else total + p
+            wsum += comp.config.weight
+        return total / wsum
 
     def smoothed_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
         """Smoothed regime probabilities. They LOOK AHEAD: for after-the-fact analysis only.
 
-        Available for HMM estimators; never used by labels, scores, backtests or signals.
+        Available for a single HMM; never used by labels, scores, backtests or signals.
         """
-        if not hasattr(self.estimator, "predict_proba_smoothed"):
-            raise ModelError(f"{type(self.estimator).__name__} has no smoothed probabilities")
+        est = self.components[0].estimator
+        if len(self.components) != 1 or not hasattr(est, "predict_proba_smoothed"):
+            raise ModelError(f"{self.estimator_name} has no smoothed probabilities")
+        comp = self.components[0]
         self.check_features(features)
-        X = features[self.feature_names].dropna()
-        probs = self.estimator.predict_proba_smoothed(self.scaler.transform(X))
-        return regime_probabilities(probs, self.state_map, self.regime_ids, X.index).reindex(features.index)
+        X = features[comp.feature_names].dropna()
+        probs = est.predict_proba_smoothed(comp.scaler.transform(X))
+        return regime_probabilities(probs, comp.state_map, self.regime_ids, X.index).reindex(features.index)
+
+    def labels_from(self, probs: pd.DataFrame) -> pd.Series:
+        """Reported labels from filtered probabilities, with the configured persistence."""
+        return persistent_labels(probs, self.config.label.margin, self.config.label.min_days)
 
     def labels(self, features: pd.DataFrame) -> pd.Series:
-        """Most probable regime id of each day under the filtered probabilities (NaN before the start)."""
-        probs = self.filtered_probabilities(features)
-        ids = np.asarray(self.regime_ids, dtype=object)
-        arr = probs.to_numpy()
-        defined = ~np.isnan(arr).any(axis=1)
-        lab = np.full(len(arr), None, dtype=object)
-        lab[defined] = ids[np.argmax(arr[defined], axis=1)]
-        return pd.Series(lab, index=probs.index, name="regime")
+        """The reported regime of each day (None before the filter starts)."""
+        return self.labels_from(self.filtered_probabilities(features))
 
     def standardise(self, features: pd.DataFrame) -> pd.DataFrame:
         """Every profile feature standardised with the training-window scaler."""
-        cols = [c for c in self.profile_names if c in features.columns]
         frame = features.reindex(columns=self.profile_names)
         z = self.profile_scaler.transform(frame)
-        return pd.DataFrame(z, index=features.index, columns=self.profile_names)[cols]
+        return pd.DataFrame(z, index=features.index, columns=self.profile_names)
 
-    def regime_profiles(self) -> pd.DataFrame:
-        """Regimes x features: occupancy-weighted standardised means of each regime's states."""
-        occ = pd.Series(self.diagnostics.get("state_occupancy", {}), dtype=float)
-        rows = {}
-        for rid in self.regime_ids:
-            states = [s for s, r in self.state_map.items() if r == rid]
-            w = occ.reindex([str(s) for s in states]).fillna(1.0).to_numpy()
-            w = w / w.sum() if w.sum() > 0 else np.full(len(states), 1.0 / len(states))
-            rows[rid] = (self.profiles.loc[states].to_numpy() * w[:, None]).sum(axis=0)
-        return pd.DataFrame(rows, index=self.profiles.columns).T
+
+def model_features(columns: pd.Index | list[str], config: Config) -> dict[int, list[str]]:
+    """The features of each leaf model, by position in ``config.model.leaves()``."""
+    return {i: select_features(columns, leaf) for i, leaf in enumerate(config.model.leaves())}
+
+
+def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str], occupancy: np.ndarray,
+                              regime_ids: list[str]) -> pd.DataFrame:
+    rows = {}
+    for rid in regime_ids:
+        states = [s for s, r in state_map.items() if r == rid]
+        if not states:
+            rows[rid] = np.full(profiles.shape[1], np.nan)
+            continue
+        w = occupancy[states]
+        w = w / w.sum() if w.sum() > 0 else np.full(len(states), 1.0 / len(states))
+        rows[rid] = (profiles.loc[states].to_numpy() * w[:, None]).sum(axis=0)
+    return pd.DataFrame(rows, index=profiles.columns).T
+
+
+def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None, n_iter: int | None):
+    """A fresh fit (with BIC choice of the state count if configured) or a warm-started refit."""
+    if previous is not None:
+        est = copy.deepcopy(previous.estimator)
+        params = {"warm_start": True}
+        if n_iter is not None and "n_iter" in est.get_params():
+            params["n_iter"] = n_iter
+        est.set_params(**params)
+        return est.fit(X), {}
+    if leaf.n_components_range is None:
+        return make_estimator(leaf).fit(X), {}
+    lo, hi = leaf.n_components_range
+    fits = {k: make_estimator(leaf, k).fit(X) for k in range(lo, hi + 1)}
+    bics = {k: est.bic(X) for k, est in fits.items()}
+    k_best = min(bics, key=bics.get)
+    return fits[k_best], {"bic_by_n_components": {str(k): round(v, 2) for k, v in bics.items()}}
+
+
+def fit_on_features(
+    features: pd.DataFrame,
+    config: Config,
+    previous: RegimeModel | None = None,
+    warm: bool = False,
+    n_iter: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RegimeModel:
+    """Fit every component on a training window of features and name the states.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The training window (rows with undefined model features are dropped).
+    config : Config
+    previous : RegimeModel, optional
+        The previous fit: its regime profiles anchor the names (identity
+        across refits), and with ``warm`` its parameters start the EM.
+    warm : bool
+        Warm-start each component from ``previous``.
+    n_iter : int, optional
+        Iterations of a warm-started refit.
+    progress : callable, optional
+        Called with a short description as each stage starts.
+
+    Returns
+    -------
+    RegimeModel
+    """
+    say = progress or (lambda _msg: None)
+    leaves = config.model.leaves()
+    cols_by_leaf = model_features(features.columns, config)
+    union = list(dict.fromkeys(c for cols in cols_by_leaf.values() for c in cols))
+    train = features.loc[features[union].notna().all(axis=1)]
+    all_cols = [c for c in features.columns if train[c].notna().all()]
+    profile_scaler = StandardScaler().fit(train[all_cols])
+    z = pd.DataFrame(profile_scaler.transform(train[all_cols]), index=train.index, columns=all_cols)
+    regime_ids = list(config.regimes)
+
+    components: list[Component] = []
+    for i, leaf in enumerate(leaves):
+        cols = cols_by_leaf[i]
+        X = train[cols]
+        scaler = StandardScaler().fit(X)
+        Xs = scaler.transform(X)
+        prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
+        say(f"fitting {leaf.kind} ({'warm start' if warm and prev_comp else f'{leaf.n_init} restarts'}) "
+            f"on {len(X)} days x {len(cols)} features")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter)
+        for w in caught:
+            log.info("%s", w.message)
+        state_probs = est.predict_proba(Xs)
+        profiles = state_profiles(z, state_probs)
+        prev_profile = prev_comp.regime_profile if prev_comp is not None else None
+        state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
+        occupancy = state_probs.mean(axis=0)
+        diag = {
+            "kind": leaf.kind,
+            "estimator": type(est).__name__,
+            "n_components": int(est.means_.shape[0]),
+            "converged": bool(est.converged_),
+            "n_iter": int(est.n_iter_),
+            "mean_log_likelihood": float(est.lower_bound_),
+            "state_occupancy": {str(k): round(float(v), 6) for k, v in enumerate(occupancy)},
+            "state_rule_scores": {
+                str(s): {r: round(float(v), 4) for r, v in row.items()}
+                for s, row in regime_scores(profiles, config.regimes).iterrows()
+            },
+            **extra,
+        }
+        if leaf.kind != "jump":
+            diag["bic"] = float(est.bic(Xs))
+        if hasattr(est, "init_scores_"):
+            diag["init_mean_log_likelihoods"] = [None if np.isnan(v) else float(v) for v in est.init_scores_]
+        if hasattr(est, "transmat_"):
+            diag["transmat"] = np.round(est.transmat_, 6).tolist()
+        components.append(Component(
+            config=leaf, feature_names=cols, scaler=scaler, estimator=est, state_map=state_map,
+            profiles=profiles,
+            regime_profile=_weighted_regime_profiles(profiles, state_map, occupancy, regime_ids),
+            diagnostics=diag,
+        ))
+
+    model = RegimeModel(
+        config=config, components=components, profile_scaler=profile_scaler, profile_names=all_cols,
+        regime_profile=pd.DataFrame(), trained_from=train.index[0], trained_through=train.index[-1],
+    )
+    probs = model.filtered_probabilities(train)
+    w = probs.to_numpy()
+    mass = w.sum(axis=0)
+    prof = (w.T @ z.to_numpy()) / np.where(mass > 0, mass, np.nan)[:, None]
+    model.regime_profile = pd.DataFrame(prof, index=regime_ids, columns=all_cols).fillna(0.0)
+    first = components[0].diagnostics
+    model.diagnostics = {
+        "estimator": model.estimator_name,
+        "converged": all(c.diagnostics["converged"] for c in components),
+        "n_iter": int(sum(c.diagnostics["n_iter"] for c in components)),
+        "mean_log_likelihood": first["mean_log_likelihood"],
+        "bic": first.get("bic"),
+        "n_train_days": int(len(train)),
+        "regime_share_in_training": {r: round(float(v), 4) for r, v in zip(regime_ids, mass / mass.sum())},
+        "components": [c.diagnostics for c in components],
+    }
+    log.info("fitted %s: converged=%s", model.estimator_name, model.diagnostics["converged"])
+    return model
 
 
 def fit_regime_model(
@@ -198,55 +379,6 @@ def fit_regime_model(
     if features is None:
         say("building features")
         features = build_features(data, config)
-    cols = select_features(features.columns, config)
-    X = training_rows(features, cols, config.train.min_days, config.features.lookback())
-    all_cols = [c for c in features.columns if features.loc[X.index, c].notna().all()]
-    profile_X = features.loc[X.index, all_cols]
-
-    scaler = StandardScaler().fit(X)
-    profile_scaler = StandardScaler().fit(profile_X)
-    est = make_estimator(config.model)
-    say(f"fitting {type(est).__name__} ({config.model.n_init} restarts) on {len(X)} days x {len(cols)} features")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        est.fit(scaler.transform(X))
-    for w in caught:
-        log.warning("%s", w.message)
-
-    say("naming states")
-    state_probs = est.predict_proba(scaler.transform(X))
-    z = pd.DataFrame(profile_scaler.transform(profile_X), index=X.index, columns=all_cols)
-    profiles = state_profiles(z, state_probs)
-    state_map = assign_regimes(profiles, config.regimes)
-    scores = regime_scores(profiles, config.regimes)
-    n = len(X)
-    diagnostics = {
-        "estimator": type(est).__name__,
-        "converged": bool(est.converged_),
-        "n_iter": int(est.n_iter_),
-        "mean_log_likelihood": float(est.lower_bound_),
-        "bic": float(est.bic(scaler.transform(X))),
-        "n_train_days": n,
-        "state_occupancy": {str(k): float(v) for k, v in enumerate(state_probs.mean(axis=0))},
-        "state_rule_scores": {str(s): {r: round(float(v), 4) for r, v in row.items()} for s, row in scores.iterrows()},
-    }
-    if hasattr(est, "init_scores_"):
-        diagnostics["init_mean_log_likelihoods"] = [None if np.isnan(v) else float(v) for v in est.init_scores_]
-    if hasattr(est, "transmat_"):
-        diagnostics["transmat"] = np.round(est.transmat_, 6).tolist()
-    log.info("fitted %s: converged=%s, mean loglik %.4f", type(est).__name__, est.converged_, est.lower_bound_)
-    return RegimeModel(
-        config=config,
-        feature_names=cols,
-        scaler=scaler,
-        profile_scaler=profile_scaler,
-        profile_names=all_cols,
-        estimator=est,
-        state_map=state_map,
-        profiles=profiles,
-        trained_from=X.index[0],
-        trained_through=X.index[-1],
-        diagnostics=diagnostics,
-    )
-
-
+    cols = list(dict.fromkeys(c for cs in model_features(features.columns, config).values() for c in cs))
+    training_rows(features, cols, config.train.min_days, config.features.lookback())
+    return fit_on_features(features, config, progress=say)

@@ -92,7 +92,7 @@ def run_length(labels: pd.Series) -> int:
 
 def drivers(model: RegimeModel, features_row: pd.Series, regime: str, top: int = 5) -> list[Driver]:
     """The model features that most set ``regime`` apart today."""
-    prof = model.regime_profiles()
+    prof = model.regime_profile
     cols = [c for c in model.feature_names if c in prof.columns]
     z = model.standardise(features_row.to_frame().T).iloc[0]
     mine = prof.loc[regime, cols]
@@ -165,11 +165,11 @@ def score_day(
         )
     probs = model.filtered_probabilities(feats)
     p = probs.loc[day]
-    regime = str(p.idxmax())
-    labels = model.labels(feats).dropna()
+    labels = model.labels_from(probs).dropna()
+    regime = str(labels.iloc[-1])
     info = {
         "trained_through": str(model.trained_through.date()),
-        "estimator": type(model.estimator).__name__,
+        "estimator": model.estimator_name,
     }
     info.update(model_info or {})
     return ScoreResult(

@@ -14,7 +14,7 @@ def test_round_trip_and_metadata(model, data, tmp_path):
     path = save_artifact(model, meta, tmp_path, "m")
     assert (tmp_path / "m" / "latest").resolve() == path.resolve()
     loaded, meta2 = load_artifact(resolve_model_path(None, tmp_path, "m"))
-    assert loaded.state_map == model.state_map
+    assert [c.state_map for c in loaded.components] == [c.state_map for c in model.components]
     for key in ("package_version", "config", "data", "features", "state_map", "diagnostics", "trained_through"):
         assert key in meta2
     assert meta2["data"]["sha256"] == data.data_hash()

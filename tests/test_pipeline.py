@@ -19,7 +19,7 @@ def feats(data):
 
 
 def test_every_regime_named_and_probabilities_sum_to_one(model, feats):
-    assert sorted(set(model.state_map.values())) == ["broadening", "concentration", "stress"]
+    assert sorted(set(model.components[0].state_map.values())) == ["broadening", "concentration", "stress"]
     probs = model.filtered_probabilities(feats).dropna()
     assert list(probs.columns) == ["concentration", "broadening", "stress"]
     assert probs.index.equals(feats[model.feature_names].dropna().index)
@@ -42,7 +42,7 @@ def test_labels_agree_with_truth_in_sample(model, feats, market):
 
 
 def test_state_profiles_match_the_regime_descriptions(model):
-    prof = model.regime_profiles()
+    prof = model.regime_profile
     assert prof.loc["stress", "rk_vol_21d"] > prof.loc[["concentration", "broadening"], "rk_vol_21d"].max()
     assert prof.loc["broadening", "rs_ew_cw_mom_63d"] > prof.loc["concentration", "rs_ew_cw_mom_63d"]
     assert prof.loc["concentration", "rs_mega_large_mom_63d"] > prof.loc["broadening", "rs_mega_large_mom_63d"]
@@ -53,7 +53,7 @@ def test_scaler_fitted_on_training_window_only(data):
     cut = data.dates[1200]
     m = fit_regime_model(data.truncate(cut), cfg)
     train = build_features(data.truncate(cut), cfg)[m.feature_names].dropna()
-    np.testing.assert_allclose(m.scaler.mean_, train.mean().to_numpy())
+    np.testing.assert_allclose(m.components[0].scaler.mean_, train.mean().to_numpy())
     assert m.trained_through == cut
 
 
@@ -75,7 +75,7 @@ def test_too_little_history(data):
 def test_gmm_model_trains_and_names(data):
     cfg = fast_config(kind="gmm", smoothing=0.8)
     m = fit_regime_model(data, cfg)
-    assert sorted(set(m.state_map.values())) == ["broadening", "concentration", "stress"]
+    assert sorted(set(m.components[0].state_map.values())) == ["broadening", "concentration", "stress"]
 
 
 def test_same_data_config_seed_same_model(data):

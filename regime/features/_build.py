@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 
-from ..config import PRICE_ROLES, RATE_ROLES, Config
+from ..config import PRICE_ROLES, RATE_ROLES, Config, ModelConfig
 from ..data import MarketData
 from ..errors import DataError
 from ._breadth import breadth, breadth_proxies
@@ -58,16 +58,16 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     return feats.astype(float)
 
 
-def select_features(columns: pd.Index | list[str], config: Config) -> list[str]:
-    """The feature columns that feed the model, by the config's include/exclude globs."""
-    inc, exc = config.model.include, config.model.exclude
+def select_features(columns: pd.Index | list[str], model: ModelConfig) -> list[str]:
+    """The feature columns that feed one model, by its include/exclude globs."""
+    inc, exc = model.include, model.exclude
     chosen = [
         c for c in columns
         if any(fnmatch.fnmatchcase(c, p) for p in inc) and not any(fnmatch.fnmatchcase(c, p) for p in exc)
     ]
     if not chosen:
         raise DataError(
-            f"no feature matches model.include={list(inc)} minus model.exclude={list(exc)}; "
+            f"no feature of the data matches {model.kind} model include={list(inc)} minus exclude={list(exc)}; "
             "widen the patterns in the config"
         )
     return chosen

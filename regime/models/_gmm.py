@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
@@ -27,6 +30,8 @@ class GaussianMixtureRegime(RegimeEstimator):
     tol : float, default=1e-3
     smoothing : float in [0, 1), default=0.0
     reg_covar : float, default=1e-3
+    warm_start : bool, default=False
+        When already fitted, refit from the current parameters (one run).
     random_state : int, RandomState or None, default=None
 
     Attributes
@@ -49,6 +54,7 @@ class GaussianMixtureRegime(RegimeEstimator):
         tol: float = 1e-3,
         smoothing: float = 0.0,
         reg_covar: float = 1e-3,
+        warm_start: bool = False,
         random_state=None,
     ) -> None:
         self.n_components = n_components
@@ -58,6 +64,7 @@ class GaussianMixtureRegime(RegimeEstimator):
         self.tol = tol
         self.smoothing = smoothing
         self.reg_covar = reg_covar
+        self.warm_start = warm_start
         self.random_state = random_state
 
     def _n_weight_parameters(self) -> int:
@@ -70,18 +77,25 @@ class GaussianMixtureRegime(RegimeEstimator):
         -------
         self
         """
-        X = self._validate(X, reset=True)
+        warm = self.warm_start and hasattr(self, "model_")
+        X = self._validate(X, reset=not warm)
         self._check_n_samples(X)
-        gm = GaussianMixture(
-            n_components=self.n_components,
-            covariance_type=self.covariance_type,
-            n_init=self.n_init,
-            max_iter=self.n_iter,
-            tol=self.tol,
-            reg_covar=self.reg_covar,
-            random_state=self.random_state,
-        )
-        gm.fit(X)
+        if warm:
+            gm = self.model_
+            gm.set_params(warm_start=True, max_iter=self.n_iter, tol=self.tol)
+        else:
+            gm = GaussianMixture(
+                n_components=self.n_components,
+                covariance_type=self.covariance_type,
+                n_init=self.n_init,
+                max_iter=self.n_iter,
+                tol=self.tol,
+                reg_covar=self.reg_covar,
+                random_state=self.random_state,
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(X)
         self.model_ = gm
         self.weights_ = gm.weights_
         self.means_ = gm.means_

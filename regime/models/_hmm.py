@@ -53,6 +53,10 @@ class GaussianHMMRegime(RegimeEstimator):
         matrix: larger values favour persistent states.
     reg_covar : float, default=1e-3
         Floor added to covariance diagonals (hmmlearn's ``min_covar``).
+    warm_start : bool, default=False
+        When already fitted, refit from the current parameters with a single
+        run of EM (``n_init`` is then ignored), as scikit-learn's
+        ``GaussianMixture`` does.
     random_state : int, RandomState or None, default=None
 
     Attributes
@@ -86,6 +90,7 @@ class GaussianHMMRegime(RegimeEstimator):
         tol: float = 1e-3,
         sticky: float = 0.0,
         reg_covar: float = 1e-3,
+        warm_start: bool = False,
         random_state=None,
     ) -> None:
         self.n_components = n_components
@@ -95,6 +100,7 @@ class GaussianHMMRegime(RegimeEstimator):
         self.tol = tol
         self.sticky = sticky
         self.reg_covar = reg_covar
+        self.warm_start = warm_start
         self.random_state = random_state
 
     def _weight_prior(self) -> np.ndarray:
@@ -117,22 +123,29 @@ class GaussianHMMRegime(RegimeEstimator):
         -------
         self
         """
-        X = self._validate(X, reset=True)
+        warm = self.warm_start and hasattr(self, "model_")
+        X = self._validate(X, reset=not warm)
         self._check_n_samples(X)
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init)
         best, best_score, scores, last_error = None, -np.inf, [], None
         for seed in seeds:
-            hmm = GaussianHMM(
-                n_components=self.n_components,
-                covariance_type=self.covariance_type,
-                n_iter=self.n_iter,
-                tol=self.tol,
-                min_covar=self.reg_covar,
-                transmat_prior=self._weight_prior(),
-                random_state=int(seed),
-                implementation="log",
-            )
+            if warm:
+                hmm = self.model_
+                hmm.init_params = ""
+                hmm.n_iter = self.n_iter
+                hmm.tol = self.tol
+            else:
+                hmm = GaussianHMM(
+                    n_components=self.n_components,
+                    covariance_type=self.covariance_type,
+                    n_iter=self.n_iter,
+                    tol=self.tol,
+                    min_covar=self.reg_covar,
+                    transmat_prior=self._weight_prior(),
+                    random_state=int(seed),
+                    implementation="log",
+                )
             try:
                 with warnings.catch_warnings(), _quiet_hmmlearn():
                     warnings.simplefilter("ignore")

@@ -96,5 +96,5 @@ def test_switched_off_roles_drop_their_features(data):
 
 
 def test_model_feature_selection_excludes_rate_levels(feats):
-    cols = select_features(feats.columns, Config())
+    cols = select_features(feats.columns, Config().model)
     assert "rt_policy" not in cols and "rt_2y" not in cols and "rt_policy_chg_63d" in cols
