@@ -312,7 +312,7 @@ def fit_on_features(
             },
             **extra,
         }
-        if leaf.kind != "jump":
+        if leaf.kind != "jump" and not (warm and prev_comp is not None):
             diag["bic"] = float(est.bic(Xs))
         if hasattr(est, "init_scores_"):
             diag["init_mean_log_likelihoods"] = [None if np.isnan(v) else float(v) for v in est.init_scores_]

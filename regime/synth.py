@@ -12,9 +12,9 @@ How each regime moves the market (daily, before noise):
 ========================  ==============  ===========  ===========
                           concentration   broadening   stress
 ========================  ==============  ===========  ===========
-market drift              +0.04 %         +0.07 %      -0.35 %
+market drift              +0.01 %         +0.07 %      -0.35 %
 market volatility         0.85 %          0.80 %       1.6 %
-size tilt (mega - small)  +0.06 %         -0.05 %      +0.02 %
+size tilt (mega - small)  +0.08 %         -0.05 %      +0.02 %
 sector rotation vol       low             high         medium
 policy rate moves         mixed           hikes        cuts
 credit spread target      1.8 %           1.9 %        4.0 %
@@ -41,7 +41,7 @@ REGIMES = ("concentration", "broadening", "stress")
 #: Per-regime parameters of the generator (daily units).
 REGIME_PARAMS: dict[str, dict[str, float]] = {
     "concentration": dict(
-        mu=0.0004, vol=0.0085, tilt=0.0006, tilt_vol=0.0015, idio=0.013, sector_vol=0.0020,
+        mu=0.0001, vol=0.0085, tilt=0.0008, tilt_vol=0.0015, idio=0.013, sector_vol=0.0020,
         dur_mean=300, dur_shape=3.0, dur_min=60, hike=0.15, cut=0.15, cut_size=0.25,
         term=0.1, slope=0.4, spread=1.8, spread_phi=0.985,
     ),

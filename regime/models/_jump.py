@@ -10,21 +10,36 @@ scikit-learn contract and give filtered probabilities like the other models.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import RegimeEstimator
+from ._filter import forward_filter
+
+log = logging.getLogger(__name__)
+
+try:  # hmmlearn's compiled kernels
+    from hmmlearn import _hmmc
+except ImportError:  # pragma: no cover
+    _hmmc = None
 
 
 def _losses(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Half squared Euclidean distance of every row to every centre: (n_samples, n_states)."""
-    return 0.5 * ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    sq = (X**2).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
+    return 0.5 * np.maximum(sq, 0.0)
 
 
-def _viterbi(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    """The state sequence minimising sum of losses + penalty x number of switches."""
+def _switch_matrix(k: int, cost: float) -> np.ndarray:
+    """Log 'transition' weights: 0 to stay, -cost to switch."""
+    return np.where(np.eye(k, dtype=bool), 0.0, -cost)
+
+
+def _viterbi_python(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
     n, k = L.shape
     V = np.empty((n, k))
     V[0] = L[0]
@@ -35,39 +50,42 @@ def _viterbi(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
     seq[-1] = int(np.argmin(V[-1]))
     for t in range(n - 2, -1, -1):
         cur = seq[t + 1]
-        stay = V[t, cur]
         j = int(np.argmin(V[t]))
-        seq[t] = cur if stay <= V[t, j] + penalty else j
+        seq[t] = cur if V[t, cur] <= V[t, j] + penalty else j
     return seq, float(V[-1].min())
 
 
-def online_costs(L: np.ndarray, penalty: float) -> np.ndarray:
-    """Forward cost-to-arrive ``V_t(k)``: the best cost of any path ending in state k at t.
+def _viterbi(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
+    """The state sequence minimising the sum of losses + penalty x number of switches.
 
-    Uses rows 0..t only, so its argmin is the jump model's causal (online) label.
+    This is a Viterbi path with log-emissions -L and log-transitions 0 (stay)
+    or -penalty (switch), so hmmlearn's compiled Viterbi solves it exactly.
     """
     n, k = L.shape
-    V = np.empty((n, k))
-    v = L[0].copy()
-    V[0] = v
-    for t in range(1, n):
-        v = L[t] + np.minimum(v, v.min() + penalty)
-        V[t] = v
-    return V
+    if _hmmc is not None:
+        try:
+            # hmmlearn takes start and transition weights as probabilities and logs them itself
+            logprob, seq = _hmmc.viterbi(np.ones(k), np.exp(_switch_matrix(k, penalty)), np.ascontiguousarray(-L))
+            return np.asarray(seq, dtype=np.int64), float(-logprob)
+        except (ValueError, RuntimeError) as exc:  # pragma: no cover
+            log.debug("compiled Viterbi failed (%s); using the Python loop", exc)
+    return _viterbi_python(L, penalty)
 
 
 class JumpModelRegime(RegimeEstimator):
     """Statistical jump model with filtered (online) state probabilities.
 
     Fitting alternates between the centres (the mean of each state's rows)
-    and the state sequence that minimises the total loss plus ``jump_penalty``
-    for every switch (dynamic programming). Inference is online: the state at
-    t minimises the cost of the best path ending at t, using rows up to t only.
+    and the state sequence that minimises the total loss (half the squared
+    distance to the centre) plus ``jump_penalty`` for every switch (dynamic
+    programming, solved as a Viterbi path).
 
-    Probabilities are ``softmax(-(V_t(k) - min_j V_t(j)) / temperature)`` of
-    the online costs: the max-product analogue of an HMM's forward
-    probabilities, with the penalty playing the role of a switch's negative
-    log-probability.
+    Inference is online and probabilistic: the jump model read as an HMM with
+    log-emissions ``-loss / temperature`` and a log switch weight of
+    ``-jump_penalty / temperature``, filtered forward. Row t uses rows 0..t
+    only. As ``temperature`` goes to 0 the most probable state becomes the
+    online jump-model state (the end of the best penalised path up to t);
+    larger temperatures give softer probabilities.
 
     Parameters
     ----------
@@ -174,17 +192,20 @@ class JumpModelRegime(RegimeEstimator):
         return self
 
     def online_costs(self, X) -> np.ndarray:
-        """Forward costs ``V_t(k)`` (rows 0..t only)."""
+        """Forward costs ``V_t(k)`` of the best penalised path ending in k at t (rows 0..t only)."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         return online_costs(_losses(X, self.means_), self.jump_penalty)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Filtered state probabilities from the online costs; row t uses rows 0..t only."""
-        V = self.online_costs(X)
-        z = -(V - V.min(axis=1, keepdims=True)) / self.temperature
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        """Filtered state probabilities; row t uses rows 0..t only."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        k = self.n_components
+        tau = self.temperature
+        A = np.exp(_switch_matrix(k, self.jump_penalty / tau))
+        A /= A.sum(axis=1, keepdims=True)  # equal row sums: normalising changes no filtered probability
+        return forward_filter(-_losses(X, self.means_) / tau, np.full(k, 1.0 / k), A)[0]
 
     def score(self, X, y=None) -> float:
         """Minus the penalised objective per sample of the best sequence for ``X``."""
