@@ -74,7 +74,7 @@ class FeaturesConfig(_Strict):
         },
         description="relative-strength pairs: name -> (numerator role, denominator role)",
     )
-    momentum_windows: tuple[int, ...] = (21, 63, 126)
+    momentum_windows: tuple[int, ...] = (10, 21, 63, 126)
     ma_window: int = 100
     rank_window: int = 252
     rank_of: int = 63
@@ -86,15 +86,16 @@ class FeaturesConfig(_Strict):
     concentration_top: int = 10
     concentration_window: int = 63
     policy_change_windows: tuple[int, ...] = (63, 126)
-    yield_change_window: int = 63
-    credit_change_window: int = 63
-    vol_windows: tuple[int, ...] = (21, 63)
-    return_windows: tuple[int, ...] = (21, 63)
+    yield_change_windows: tuple[int, ...] = (21, 63)
+    credit_change_windows: tuple[int, ...] = (21, 63)
+    vol_windows: tuple[int, ...] = (10, 21, 63)
+    return_windows: tuple[int, ...] = (10, 21, 63)
     drawdown_window: int = 252
     proxy_window: int = 21
 
     @field_validator(
-        "momentum_windows", "breadth_ma_windows", "policy_change_windows", "vol_windows", "return_windows"
+        "momentum_windows", "breadth_ma_windows", "policy_change_windows", "yield_change_windows",
+        "credit_change_windows", "vol_windows", "return_windows",
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
@@ -150,7 +151,9 @@ class ModelConfig(_Strict):
         0.0, ge=0, lt=1, description="GMM: causal exponential smoothing of the probabilities (0 = none)"
     )
     jump_penalty: float = Field(20.0, ge=0, description="jump model: cost of one switch")
-    temperature: float = Field(1.0, gt=0, description="jump model: softness of the probabilities")
+    temperature: float | Literal["auto"] = Field(
+        "auto", description="jump model: softness of the probabilities; auto = calibrated on the training window"
+    )
     reg_covar: float = Field(1e-3, gt=0)
     random_state: int = 0
     include: tuple[str, ...] = Field(("*",), description="glob patterns of features that feed the model")

@@ -29,11 +29,13 @@ def rate_features(series: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataF
         if role in series:
             s = series[role]
             out[f"rt_{short}"] = s
-            out[f"rt_{short}_chg_{cfg.yield_change_window}d"] = s - s.shift(cfg.yield_change_window)
+            for w in cfg.yield_change_windows:
+                out[f"rt_{short}_chg_{w}d"] = s - s.shift(w)
     if "yield_2y" in series and "yield_10y" in series:
         out["rt_slope"] = series["yield_10y"] - series["yield_2y"]
     if "credit_spread" in series:
         s = series["credit_spread"]
         out["rt_credit"] = s
-        out[f"rt_credit_chg_{cfg.credit_change_window}d"] = s - s.shift(cfg.credit_change_window)
+        for w in cfg.credit_change_windows:
+            out[f"rt_credit_chg_{w}d"] = s - s.shift(w)
     return pd.DataFrame(out, index=index)

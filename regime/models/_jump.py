@@ -98,8 +98,12 @@ class JumpModelRegime(RegimeEstimator):
         Maximum alternations per restart.
     tol : float, default=1e-6
         Stop when the objective improves by less than this (relative).
-    temperature : float, default=1.0
-        Softness of the probabilities.
+    temperature : float or "auto", default="auto"
+        Softness of the probabilities. ``"auto"`` chooses it on the training
+        rows: the value whose filtered probabilities best predict (lowest log
+        loss) the training state sequence, i.e. the probability that the
+        causal label agrees with the hindsight one. Only training rows are
+        used, so nothing after the fit leaks in.
     warm_start : bool, default=False
         Refit from the current centres (one restart) when already fitted.
     random_state : int, RandomState or None, default=None
@@ -116,10 +120,13 @@ class JumpModelRegime(RegimeEstimator):
     n_iter_ : int
     lower_bound_ : float
         Minus the objective per sample (higher is better).
+    temperature_ : float
+        The temperature in use.
     n_features_in_ : int
     """
 
     covariance_type = "spherical"
+    _TEMPERATURES = np.geomspace(0.5, 200.0, 28)
 
     def __init__(
         self,
@@ -128,7 +135,7 @@ class JumpModelRegime(RegimeEstimator):
         n_init: int = 10,
         n_iter: int = 30,
         tol: float = 1e-6,
-        temperature: float = 1.0,
+        temperature: float | str = "auto",
         warm_start: bool = False,
         random_state=None,
     ) -> None:
@@ -189,7 +196,24 @@ class JumpModelRegime(RegimeEstimator):
         self.n_iter_ = int(n_it)
         self.converged_ = bool(conv)
         self.lower_bound_ = float(-obj / X.shape[0])
+        self.temperature_ = self._choose_temperature(X) if self.temperature == "auto" else float(self.temperature)
         return self
+
+    def _filter(self, X: np.ndarray, tau: float) -> np.ndarray:
+        k = self.n_components
+        A = np.exp(_switch_matrix(k, self.jump_penalty / tau))
+        A /= A.sum(axis=1, keepdims=True)  # equal row sums: normalising changes no filtered probability
+        return forward_filter(-_losses(X, self.means_) / tau, np.full(k, 1.0 / k), A)[0]
+
+    def _choose_temperature(self, X: np.ndarray) -> float:
+        rows = np.arange(X.shape[0])
+        best, best_loss = 1.0, np.inf
+        for tau in self._TEMPERATURES:
+            p = self._filter(X, float(tau))
+            loss = -np.mean(np.log(np.clip(p[rows, self.labels_], 1e-12, 1.0)))
+            if loss < best_loss:
+                best, best_loss = float(tau), loss
+        return best
 
     def online_costs(self, X) -> np.ndarray:
         """Forward costs ``V_t(k)`` of the best penalised path ending in k at t (rows 0..t only)."""
@@ -201,11 +225,7 @@ class JumpModelRegime(RegimeEstimator):
         """Filtered state probabilities; row t uses rows 0..t only."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        k = self.n_components
-        tau = self.temperature
-        A = np.exp(_switch_matrix(k, self.jump_penalty / tau))
-        A /= A.sum(axis=1, keepdims=True)  # equal row sums: normalising changes no filtered probability
-        return forward_filter(-_losses(X, self.means_) / tau, np.full(k, 1.0 / k), A)[0]
+        return self._filter(X, self.temperature_)
 
     def score(self, X, y=None) -> float:
         """Minus the penalised objective per sample of the best sequence for ``X``."""
