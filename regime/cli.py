@@ -283,6 +283,112 @@ def features(
     out.print(f"wrote {target}: {feats.shape[1]} features x {len(feats)} days ({span})")
 
 
+# ----------------------------------------------------------------------------------------- backtest
+def print_backtest(result, fmt: Fmt, csv_path: Path | None = None) -> None:
+    """Summary of a walk-forward run: JSON for machines, tables for people."""
+    payload = {"summary": result.summary, "truth": result.truth, "csv": str(csv_path) if csv_path else None}
+    if fmt is Fmt.json:
+        print(json.dumps(payload, indent=2, default=str))
+        return
+    s = result.summary
+    out.print(f"[bold]Walk-forward[/] {s['first_day']} .. {s['last_day']}: {s['days']} out-of-sample days, "
+              f"{s['refits']} refits ({s['refit_every']}, {s['window']} window, {s['mode']}) in {s['seconds']:.1f} s")
+    t = Table(title="Labels")
+    for col in ("regime", "share of days", "ann. return (next day)", "ann. vol"):
+        t.add_column(col, justify="left" if col == "regime" else "right")
+    stats = s.get("index_stats", {})
+    first_index = next(iter(next(iter(stats.values()), {})), None) if stats else None
+    for rid, share in s["share"].items():
+        st = stats.get(rid, {}).get(first_index, {}) if first_index else {}
+        t.add_row(rid, f"{share:.1%}", f"{st.get('ann_return', float('nan')):+.1%}",
+                  f"{st.get('ann_vol', float('nan')):.1%}")
+    out.print(t)
+    if first_index:
+        it = Table(title="Annualised next-day return / volatility of each index while labelled")
+        it.add_column("index")
+        for rid in stats:
+            it.add_column(rid, justify="right")
+        for col in next(iter(stats.values())):
+            it.add_row(col, *[f"{stats[r][col]['ann_return']:+.1%} / {stats[r][col]['ann_vol']:.1%}" for r in stats])
+        out.print(it)
+    out.print(f"switches per year {s['switches_per_year']:.2f}; mean regime duration {s['mean_duration_days']} days")
+    if result.truth:
+        tm = result.truth
+        tt = Table(title="Against truth.csv (targets from the walk-forward issue)")
+        for col in ("metric", "value", "target"):
+            tt.add_column(col, justify="left" if col == "metric" else "right")
+        lag = tm["median_detection_lag_days"]
+        ratio = tm["switches_per_year"] / tm["truth_switches_per_year"] if tm["truth_switches_per_year"] else float("nan")
+        rows = [
+            ("balanced accuracy", f"{tm['balanced_accuracy']:.3f}", ">= 0.80"),
+            *[(f"recall {r}", f"{v:.3f}", "") for r, v in tm["recall"].items()],
+            ("switches / year (truth)", f"{tm['switches_per_year']:.2f} ({tm['truth_switches_per_year']:.2f})",
+             f"ratio {ratio:.2f} <= 1.5"),
+            ("median detection lag", f"{lag:.1f} days" if lag is not None else "-",
+             f"<= 15 ({tm['changes']} changes, {tm['changes_missed']} missed)"),
+            ("Brier score", f"{tm['brier']:.3f}", "lower is better"),
+            ("expected calibration error", f"{tm['ece']:.3f}", "<= 0.10"),
+        ]
+        for r in rows:
+            tt.add_row(*r)
+        out.print(tt)
+    if csv_path:
+        out.print(f"labels written to [bold]{csv_path}[/]")
+
+
+@app.command()
+@handle_errors
+def backtest(
+    data: DataOpt,
+    out_csv: Annotated[Path, typer.Option("--out", help="CSV to write: date,regime,confidence,p_<id>...")],
+    config: ConfigOpt = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="First out-of-sample day (default: once train.min_days are available).")
+    ] = None,
+    refit_every: Annotated[
+        int | None, typer.Option("--refit-every", min=1, help="Trading days between refits (default: monthly).")
+    ] = None,
+    window: Annotated[
+        str | None, typer.Option("--window", help="Training window: expanding or rolling:N (trading days).")
+    ] = None,
+    naive: Annotated[
+        bool, typer.Option("--naive", help="Refit from scratch with all restarts each time (the slow baseline).")
+    ] = False,
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Walk-forward, out-of-sample labels: refit on data before each refit date, label the days after.
+
+    Every label is the filtered probability from the model in force that day. If DIR has truth.csv
+    (date,regime), the summary adds accuracy, detection lag and calibration.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .backtest import read_truth, walk_forward
+    from .config import load_config
+    from .data import load_data
+
+    cfg = load_config(config)
+    with _stage(f"loading {data}", quiet=fmt is Fmt.json):
+        mdata = load_data(data, cfg)
+        truth = read_truth(data)
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} refits"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True, disable=fmt is Fmt.json) as bar:
+        task = bar.add_task("walk-forward", total=None)
+
+        def tick(i: int, n: int, day) -> None:
+            bar.update(task, completed=i, total=n, description=f"walk-forward {day.date()}")
+
+        result = walk_forward(mdata, cfg, start=start, refit_every=refit_every, window=window, naive=naive,
+                              truth=truth, progress=tick)
+    frame = result.to_frame()
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_csv.with_name(f".{out_csv.name}.tmp")
+    frame.to_csv(tmp, date_format="%Y-%m-%d", float_format="%.6f")
+    tmp.replace(out_csv)
+    print_backtest(result, fmt, out_csv)
+
+
 # ----------------------------------------------------------------------------------------- data synth
 @data_app.command("synth")
 @handle_errors

@@ -127,15 +127,25 @@ class FeaturesConfig(_Strict):
         )
 
 
+#: The model's default features: fast and slow relative strength, breadth, fast risk and rate changes.
+DEFAULT_MODEL_FEATURES = (
+    "rs_small_large_vs_ma", "rs_ew_cw_vs_ma", "rs_mega_large_vs_ma", "rs_mid_large_vs_ma",
+    "rs_small_large_mom_10d", "rs_ew_cw_mom_10d", "rs_small_large_mom_21d", "rs_ew_cw_mom_21d",
+    "br_ad_slope", "rk_vol_10d", "rk_vol_21d", "rk_ret_10d",
+    "rt_credit", "rt_credit_chg_21d", "rt_2y_chg_21d", "rt_policy_chg_63d", "rt_10y_chg_63d", "rt_slope",
+    "px_ew_cw_spread", "px_dispersion",  # breadth proxies: present only when there are no constituents
+)
+
+
 class ModelConfig(_Strict):
     """Which estimator classifies the days, and its parameters.
 
     ``kind: ensemble`` combines the aligned regime probabilities of its
     ``members`` (each a model config of another kind), weighted by their
-    ``weight``.
+    ``weight``. Members without ``include``/``exclude`` inherit the ensemble's.
     """
 
-    kind: Literal["hmm", "gmm", "jump", "markov", "ensemble"] = "hmm"
+    kind: Literal["hmm", "gmm", "jump", "markov", "ensemble"] = "jump"
     n_components: int = Field(3, ge=1, le=12)
     n_components_range: tuple[int, int] | None = Field(
         None, description="choose the number of states in [min, max] by BIC at each from-scratch fit"
@@ -150,16 +160,16 @@ class ModelConfig(_Strict):
     smoothing: float = Field(
         0.0, ge=0, lt=1, description="GMM: causal exponential smoothing of the probabilities (0 = none)"
     )
-    jump_penalty: float = Field(20.0, ge=0, description="jump model: cost of one switch")
+    jump_penalty: float = Field(10.0, ge=0, description="jump model: cost of one switch")
     temperature: float | Literal["auto"] = Field(
         "auto", description="jump model: softness of the probabilities; auto = calibrated on the training window"
     )
     reg_covar: float = Field(1e-3, gt=0)
     random_state: int = 0
-    include: tuple[str, ...] = Field(("*",), description="glob patterns of features that feed the model")
-    exclude: tuple[str, ...] = Field(
-        ("rt_policy", "rt_2y", "rt_10y"), description="glob patterns of features kept out of the model"
+    include: tuple[str, ...] | None = Field(
+        None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
     )
+    exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
     weight: float = Field(1.0, gt=0, description="weight of this model inside an ensemble")
     members: tuple[ModelConfig, ...] = Field((), description="ensemble members")
 
@@ -176,11 +186,32 @@ class ModelConfig(_Strict):
             lo, hi = self.n_components_range
             if not 1 <= lo <= hi:
                 raise ValueError("n_components_range must be [min, max] with 1 <= min <= max")
+            if self.kind == "jump":
+                raise ValueError("n_components_range (BIC) does not apply to the jump model")
         return self
 
     def leaves(self) -> tuple[ModelConfig, ...]:
-        """The models that are actually fitted: the members of an ensemble, or this model."""
-        return self.members if self.kind == "ensemble" else (self,)
+        """The models actually fitted (an ensemble's members, or this model), feature patterns resolved."""
+        inc = self.include if self.include is not None else DEFAULT_MODEL_FEATURES
+        exc = self.exclude if self.exclude is not None else ()
+        if self.kind != "ensemble":
+            return (self.model_copy(update={"include": inc, "exclude": exc, "members": ()}),)
+        return tuple(
+            m.model_copy(update={"include": m.include if m.include is not None else inc,
+                                 "exclude": m.exclude if m.exclude is not None else exc})
+            for m in self.members
+        )
+
+
+def default_model() -> ModelConfig:
+    """The default model: a jump model and a causally smoothed spherical Gaussian mixture, equally weighted."""
+    return ModelConfig(
+        kind="ensemble",
+        members=(
+            ModelConfig(kind="jump", jump_penalty=10.0, n_init=5, weight=0.5),
+            ModelConfig(kind="gmm", covariance_type="spherical", smoothing=0.9, n_init=3, weight=0.5),
+        ),
+    )
 
 
 class LabelConfig(_Strict):
@@ -192,8 +223,8 @@ class LabelConfig(_Strict):
     regime every day.
     """
 
-    margin: float = Field(0.0, ge=0, le=1)
-    min_days: int = Field(1, ge=1)
+    margin: float = Field(0.3, ge=0, le=1)
+    min_days: int = Field(3, ge=1)
 
 
 class BacktestConfig(_Strict):
@@ -294,7 +325,7 @@ class DataConfig(_Strict):
 class TrainConfig(_Strict):
     """How much clean feature history a fit needs."""
 
-    min_days: int = Field(252, ge=20, description="feature rows (after warm-up) needed to train")
+    min_days: int = Field(504, ge=20, description="feature rows (after warm-up) needed to train")
 
 
 class Config(_Strict):
@@ -303,7 +334,7 @@ class Config(_Strict):
     roles: RolesConfig = Field(default_factory=RolesConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
+    model: ModelConfig = Field(default_factory=default_model)
     regimes: dict[str, RegimeRule] = Field(default_factory=_default_regimes)
     identity_weight: float = Field(
         1.0, ge=0, description="at a refit, weight of closeness to the previous fit's regimes when naming states"

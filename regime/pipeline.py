@@ -230,7 +230,11 @@ def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None,
         if n_iter is not None and "n_iter" in est.get_params():
             params["n_iter"] = n_iter
         est.set_params(**params)
-        return est.fit(X), {}
+        try:
+            return est.fit(X), {}
+        except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate warm start: start afresh
+            log.info("warm-started %s refit failed (%s); fitting from scratch", leaf.kind, exc)
+            return _fit_estimator(leaf, X, None, n_iter)[0], {"warm_start_failed": str(exc)}
     if leaf.n_components_range is None:
         return make_estimator(leaf).fit(X), {}
     lo, hi = leaf.n_components_range
@@ -280,6 +284,7 @@ def fit_on_features(
     regime_ids = list(config.regimes)
 
     components: list[Component] = []
+    combined: pd.DataFrame | None = None
     for i, leaf in enumerate(leaves):
         cols = cols_by_leaf[i]
         X = train[cols]
@@ -298,6 +303,8 @@ def fit_on_features(
         prev_profile = prev_comp.regime_profile if prev_comp is not None else None
         state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
         occupancy = state_probs.mean(axis=0)
+        regime_p = regime_probabilities(state_probs, state_map, regime_ids, train.index) * leaf.weight
+        combined = regime_p if combined is None else combined + regime_p
         diag = {
             "kind": leaf.kind,
             "estimator": type(est).__name__,
@@ -329,8 +336,7 @@ def fit_on_features(
         config=config, components=components, profile_scaler=profile_scaler, profile_names=all_cols,
         regime_profile=pd.DataFrame(), trained_from=train.index[0], trained_through=train.index[-1],
     )
-    probs = model.filtered_probabilities(train)
-    w = probs.to_numpy()
+    w = combined.to_numpy() / sum(leaf.weight for leaf in leaves)
     mass = w.sum(axis=0)
     prof = (w.T @ z.to_numpy()) / np.where(mass > 0, mass, np.nan)[:, None]
     model.regime_profile = pd.DataFrame(prof, index=regime_ids, columns=all_cols).fillna(0.0)

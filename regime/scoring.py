@@ -176,7 +176,7 @@ def score_day(
         asof=str(day.date()),
         regime=regime,
         name=model.regime_names[regime],
-        confidence=round(float(p[regime]), 6),
+        confidence=float(p[regime]),
         probabilities={k: float(v) for k, v in p.items()},
         drivers=drivers(model, feats.loc[day], regime),
         days_in_regime=run_length(labels),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from regime.config import Config, ModelConfig
+from regime.config import Config, TrainConfig, default_model
 from regime.data import load_data
 from regime.pipeline import fit_regime_model
 from regime.synth import simulate_market, write_market
@@ -16,9 +16,14 @@ REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def fast_config(**model) -> Config:
-    """Defaults with fewer EM restarts, for speed."""
-    params = {"n_init": 2, **model}
-    return Config(model=ModelConfig(**params))
+    """Defaults with fewer restarts (or a single model of the given kind), and a shorter minimum history."""
+    base = default_model()
+    if model:
+        m = base.members[0].model_copy(update={"n_init": 2, **model})
+        m = type(m).model_validate(m.model_dump())
+    else:
+        m = base.model_copy(update={"members": tuple(x.model_copy(update={"n_init": 2}) for x in base.members)})
+    return Config(model=m, train=TrainConfig(min_days=252))
 
 
 @pytest.fixture(scope="session")

@@ -126,8 +126,8 @@ def test_score_bad_input_one_line_error(how, copy_dir, trained):
 def test_too_little_history(copy_dir, tmp_path):
     d = copy_dir()
     p = d / "prices.csv"
-    read_csv(p).iloc[:400].to_csv(p, index=False)
-    one_line_error(run("train", "--data", d, "--config", FAST, "--models-dir", tmp_path), "training needs", "400 days")
+    read_csv(p).iloc[:300].to_csv(p, index=False)
+    one_line_error(run("train", "--data", d, "--config", FAST, "--models-dir", tmp_path), "training needs", "300 days")
 
 
 def test_asof_outside_data(trained, market_dir):

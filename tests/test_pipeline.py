@@ -60,15 +60,15 @@ def test_scaler_fitted_on_training_window_only(data):
 def test_missing_feature_days_carry_previous_probabilities(model, feats):
     f = feats.copy()
     day = f.index[900]
-    f.loc[day, "rt_credit_chg_63d"] = np.nan
+    f.loc[day, "rt_credit_chg_21d"] = np.nan
     probs = model.filtered_probabilities(f)
     pd.testing.assert_series_equal(probs.loc[day], probs.iloc[899], check_names=False)
 
 
 def test_too_little_history(data):
     cfg = Config(model=fast_config().model, train=TrainConfig(min_days=252))
-    short = data.truncate(data.dates[500])
-    with pytest.raises(DataError, match=r"prices: 501 days .* leave \d+ days with every feature defined, but training needs 252"):
+    short = data.truncate(data.dates[300])
+    with pytest.raises(DataError, match=r"prices: 301 days .* leave \d+ days with every feature defined, but training needs 252"):
         fit_regime_model(short, cfg)
 
 

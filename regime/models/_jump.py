@@ -196,7 +196,12 @@ class JumpModelRegime(RegimeEstimator):
         self.n_iter_ = int(n_it)
         self.converged_ = bool(conv)
         self.lower_bound_ = float(-obj / X.shape[0])
-        self.temperature_ = self._choose_temperature(X) if self.temperature == "auto" else float(self.temperature)
+        if self.temperature != "auto":
+            self.temperature_ = float(self.temperature)
+        elif warm and hasattr(self, "temperature_"):  # refine around the previous choice
+            self.temperature_ = self._choose_temperature(X, self.temperature_ * np.array([0.8, 1.0, 1.25]))
+        else:
+            self.temperature_ = self._choose_temperature(X, self._TEMPERATURES)
         return self
 
     def _filter(self, X: np.ndarray, tau: float) -> np.ndarray:
@@ -205,10 +210,10 @@ class JumpModelRegime(RegimeEstimator):
         A /= A.sum(axis=1, keepdims=True)  # equal row sums: normalising changes no filtered probability
         return forward_filter(-_losses(X, self.means_) / tau, np.full(k, 1.0 / k), A)[0]
 
-    def _choose_temperature(self, X: np.ndarray) -> float:
+    def _choose_temperature(self, X: np.ndarray, grid: np.ndarray) -> float:
         rows = np.arange(X.shape[0])
         best, best_loss = 1.0, np.inf
-        for tau in self._TEMPERATURES:
+        for tau in grid:
             p = self._filter(X, float(tau))
             loss = -np.mean(np.log(np.clip(p[rows, self.labels_], 1e-12, 1.0)))
             if loss < best_loss:

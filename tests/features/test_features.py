@@ -95,6 +95,12 @@ def test_switched_off_roles_drop_their_features(data):
     assert "rt_credit" not in f and "rt_slope" in f
 
 
-def test_model_feature_selection_excludes_rate_levels(feats):
-    cols = select_features(feats.columns, Config().model)
-    assert "rt_policy" not in cols and "rt_2y" not in cols and "rt_policy_chg_63d" in cols
+def test_model_feature_selection_uses_default_list_and_globs(feats):
+    from regime.config import DEFAULT_MODEL_FEATURES, ModelConfig
+
+    cols = select_features(feats.columns, Config().model.leaves()[0])
+    assert cols == [c for c in feats.columns if c in DEFAULT_MODEL_FEATURES]
+    assert "rt_policy" not in cols and "rt_policy_chg_63d" in cols  # changes, not trending levels
+    leaf = ModelConfig(include=("rs_*_mom_*",), exclude=("*_126d",)).leaves()[0]
+    assert select_features(feats.columns, leaf) == [c for c in feats.columns
+                                                    if c.startswith("rs_") and "_mom_" in c and not c.endswith("126d")]

@@ -7,10 +7,19 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from regime.config import ModelConfig
-from regime.models import GaussianHMMRegime, GaussianMixtureRegime, forward_filter, make_estimator
+from regime.models import (
+    GaussianHMMRegime,
+    GaussianMixtureRegime,
+    JumpModelRegime,
+    MarkovSwitchingRegime,
+    forward_filter,
+    make_estimator,
+)
+from regime.models._jump import _viterbi, _viterbi_python
 
 
-@parametrize_with_checks([GaussianHMMRegime(n_init=2), GaussianMixtureRegime(n_init=2)])
+@parametrize_with_checks([GaussianHMMRegime(n_init=2), GaussianMixtureRegime(n_init=2), JumpModelRegime(n_init=2),
+                          MarkovSwitchingRegime(n_init=1)])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -123,7 +132,71 @@ def test_gmm_recovers_clusters_and_smoothing_is_causal():
     assert np.abs(np.diff(full, axis=0)).sum() < np.abs(np.diff(est.predict_proba(X), axis=0)).sum()
 
 
+def _blocks(seed=0, scale=1.2):
+    rng = np.random.default_rng(seed)
+    z = np.repeat([0, 1, 2, 0, 1, 2, 0], 250)
+    return np.array([[0, 0], [3, 0], [0, 3]])[z] + rng.normal(size=(len(z), 2)) * scale, z
+
+
+def test_jump_model_recovers_persistent_states_online():
+    X, z = _blocks()
+    est = JumpModelRegime(n_init=5, jump_penalty=20, random_state=0).fit(X)
+    assert _match(est.labels_, z)[0] > 0.97  # the penalised training path
+    assert _match(est.predict(X), z)[0] > 0.9  # online, causal
+    assert est.converged_
+
+
+def test_jump_penalty_reduces_switches():
+    X, _ = _blocks(scale=1.6)
+    loose = JumpModelRegime(n_init=3, jump_penalty=0.0, random_state=0).fit(X)
+    tight = JumpModelRegime(n_init=3, jump_penalty=50.0, random_state=0).fit(X)
+    assert np.count_nonzero(np.diff(tight.labels_)) < np.count_nonzero(np.diff(loose.labels_))
+
+
+def test_jump_filtered_probabilities_prefix_and_temperature():
+    X, z = _blocks()
+    est = JumpModelRegime(n_init=3, random_state=0).fit(X)
+    full = est.predict_proba(X)
+    np.testing.assert_allclose(est.predict_proba(X[:600]), full[:600], atol=1e-12)
+    assert 0.5 <= est.temperature_ <= 200
+    fixed = JumpModelRegime(n_init=3, random_state=0, temperature=1.0).fit(X)
+    assert fixed.temperature_ == 1.0
+
+
+def test_compiled_viterbi_matches_python():
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        L = rng.random((300, 3)) * 4
+        (a, oa), (b, ob) = _viterbi(L, 1.5), _viterbi_python(L, 1.5)
+        assert oa == pytest.approx(ob)
+        assert L[np.arange(300), a].sum() + 1.5 * np.count_nonzero(np.diff(a)) == pytest.approx(oa)
+
+
+def test_markov_switching_recovers_means_and_filters_causally():
+    rng = np.random.default_rng(0)
+    z = np.repeat([0, 1, 2, 0, 1], 300)
+    y = np.array([0.0, 1.5, -2.0])[z] + rng.normal(size=len(z)) * np.array([1.0, 0.5, 2.0])[z]
+    est = MarkovSwitchingRegime(random_state=0).fit(y[:, None])
+    np.testing.assert_allclose(np.sort(est.means_[:, 0]), [-2.0, 0.0, 1.5], atol=0.3)
+    p = est.predict_proba(y[:, None])
+    np.testing.assert_allclose(est.predict_proba(y[:700, None]), p[:700], atol=1e-10)
+    assert _match(p.argmax(axis=1), z)[0] > 0.8
+
+
+def test_hmm_warm_start_refits_from_current_parameters():
+    X, _, _ = _known_hmm(800)
+    est = GaussianHMMRegime(n_init=3, random_state=0).fit(X)
+    means = est.means_.copy()
+    est.set_params(warm_start=True, n_iter=5)
+    est.fit(X[:700])
+    assert len(est.init_scores_) == 1  # one run from the previous parameters, not n_init restarts
+    np.testing.assert_allclose(est.means_, means, atol=0.3)  # states keep their identity
+
+
 def test_make_estimator_from_config():
     assert isinstance(make_estimator(ModelConfig(kind="hmm")), GaussianHMMRegime)
     gm = make_estimator(ModelConfig(kind="gmm", smoothing=0.5, n_init=2))
     assert isinstance(gm, GaussianMixtureRegime) and gm.smoothing == 0.5 and gm.n_init == 2
+    jm = make_estimator(ModelConfig(kind="jump", jump_penalty=7.0))
+    assert isinstance(jm, JumpModelRegime) and jm.jump_penalty == 7.0
+    assert isinstance(make_estimator(ModelConfig(kind="markov")), MarkovSwitchingRegime)

@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Regenerate configs/default.yaml from the built-in defaults (a test keeps the two equal)."""
+
+from pathlib import Path
+
+import yaml
+
+from regime.config import Config
+
+HEADER = """\
+# Default configuration of the regime engine.
+# These are exactly the built-in defaults (a test keeps the two equal; regenerate with
+# `python scripts/write_default_config.py`). Copy this file and edit what you need: any field you leave out
+# takes its default.
+#
+# roles      which column of prices.* / rates.* plays each role (null switches a role off).
+# data       max_stale_days: a rate value older than this (calendar days) counts as missing.
+# features   trailing windows in trading days; every feature at t uses data up to t only.
+# model      kind jump | hmm | gmm | markov | ensemble (members, each a model, averaged with their weights).
+#            include/exclude: glob patterns of the features that feed a model (null = DEFAULT_MODEL_FEATURES;
+#            ensemble members without their own inherit the ensemble's).
+# regimes    id -> human name and a rule: weights on a state's standardised feature means. The state scoring
+#            highest under a regime's rule takes its name (one state per regime, extra states by best score).
+# identity_weight  at a refit, how strongly states keep the name of the previous fit's closest regime.
+# label      persistence of the reported regime: switch when the new leader leads by `margin`, or has led
+#            for `min_days` days in a row.
+# train      min_days: feature rows after warm-up needed to train.
+# backtest   walk-forward defaults (refit_every null = the first trading day of each month).
+"""
+
+
+def main() -> None:
+    body = yaml.safe_dump(Config().model_dump(mode="json"), sort_keys=False, width=110)
+    path = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+    path.write_text(HEADER + body)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
