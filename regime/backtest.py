@@ -147,8 +147,10 @@ def walk_forward(
     window : str, optional
         'expanding' or 'rolling:N'; default ``config.backtest.window``.
     naive : bool
-        Refit every model from scratch with all restarts at every refit (the
-        baseline the engine's warm starts are measured against).
+        The straightforward loop the engine is measured against: at every
+        refit, rebuild the features from the data available then, fit every
+        model from scratch with all its restarts, and run the filter from the
+        start of the history. Same labels in principle, no shortcuts.
     truth : Series, optional
         True regimes; adds accuracy, lag and calibration metrics.
     features : DataFrame, optional
@@ -192,13 +194,18 @@ def walk_forward(
         iR = pos[R]
         iN = pos[schedule[i + 1]] if i + 1 < len(schedule) else len(dates)
         lo = 0 if rolling is None else max(0, iR - rolling)
-        train = features.iloc[lo:iR]
         t_fit = time.perf_counter()
-        model = fit_on_features(train, config, previous=prev, warm=(not naive and prev is not None),
-                                n_iter=bt.refit_n_iter)
+        if naive:  # no cached features, no warm start, no burn-in shortcut
+            feats_now = build_features(data.truncate(dates[iN - 1]), config)
+            model = fit_on_features(feats_now.iloc[lo:iR], config, previous=prev)
+            seg_start = lo
+        else:
+            feats_now = features
+            model = fit_on_features(features.iloc[lo:iR], config, previous=prev, warm=prev is not None,
+                                    n_iter=bt.refit_n_iter)
+            seg_start = max(lo, iR - bt.burn_in)
         fit_s = time.perf_counter() - t_fit
-        seg = features.iloc[max(0, iR - bt.burn_in): iN]
-        probs = model.filtered_probabilities(seg).iloc[iR - max(0, iR - bt.burn_in):]
+        probs = model.filtered_probabilities(feats_now.iloc[seg_start:iN]).iloc[iR - seg_start:]
         chunks.append(probs)
         records.append({
             "date": R, "train_start": model.trained_from, "train_end": model.trained_through,

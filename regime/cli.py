@@ -409,6 +409,32 @@ def data_synth(
     out.print(f"wrote {out_dir}: {len(market.prices)} days, {stocks} stocks; true regime shares {share}")
 
 
+@data_app.command("french")
+@handle_errors
+def data_french(
+    french: Annotated[Path, typer.Option("--french", help="Directory with the Kenneth French daily CSV files.")],
+    fred: Annotated[Path, typer.Option("--fred", help="Directory with the FRED CSV files (DGS2, DGS10, DFF, ...).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Data directory to write (prices, rates, constituents).")],
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Turn the Kenneth French and FRED files, as published, into a data directory.
+
+    Large caps = the top size decile, small caps = the bottom 30 %, equal weight = the average of the size
+    deciles, breadth from the ten industries. Use it with --config configs/french.yaml.
+    """
+    from .importers import import_french_fred
+
+    with _stage("importing French and FRED files", quiet=fmt is Fmt.json):
+        info = import_french_fred(french, fred, out_dir)
+    if fmt is Fmt.json:
+        print(json.dumps(info, indent=2))
+        return
+    out.print(f"wrote {info['out']}: {info['days']} days {info['start']} .. {info['end']}; prices {info['prices']}; "
+              f"{len(info['industries'])} industries as constituents")
+    out.print("rates start: " + ", ".join(f"{k} {v}" for k, v in info["rates"].items()))
+    out.print(f"sources aligned to their common end {info['aligned']['common_end']}")
+
+
 # ----------------------------------------------------------------------------------------- demo
 @app.command()
 @handle_errors

@@ -208,8 +208,8 @@ def default_model() -> ModelConfig:
     return ModelConfig(
         kind="ensemble",
         members=(
-            ModelConfig(kind="jump", jump_penalty=10.0, n_init=5, weight=0.5),
-            ModelConfig(kind="gmm", covariance_type="spherical", smoothing=0.9, n_init=3, weight=0.5),
+            ModelConfig(kind="jump", jump_penalty=10.0, n_init=10, weight=0.5),
+            ModelConfig(kind="gmm", covariance_type="spherical", smoothing=0.9, n_init=5, weight=0.5),
         ),
     )
 
@@ -269,8 +269,8 @@ class RegimeRule(_Strict):
     @field_validator("weights")
     @classmethod
     def _non_empty(cls, v: dict[str, float]) -> dict[str, float]:
-        if not v:
-            raise ValueError("a regime needs at least one feature weight")
+        if not v or not any(w != 0 for w in v.values()):
+            raise ValueError("a regime needs at least one non-zero feature weight")
         return v
 
 

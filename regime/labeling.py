@@ -53,20 +53,19 @@ def regime_scores(profiles: pd.DataFrame, rules: Mapping[str, RegimeRule]) -> pd
     ConfigError
         A regime none of whose rule features the data provides.
     """
-    out = {}
-    for rid, rule in rules.items():
-        present = {f: w for f, w in rule.weights.items() if f in profiles.columns}
+    col = {c: i for i, c in enumerate(profiles.columns)}
+    W = np.zeros((len(rules), len(col)))
+    for r, (rid, rule) in enumerate(rules.items()):
+        present = {f: w for f, w in rule.weights.items() if f in col}
         if not present:
             raise ConfigError(
                 f"regime {rid!r}: none of its rule features ({', '.join(rule.weights)}) is among the data's "
-                "features; edit regimes.{rid}.weights in the config"
+                f"features; edit regimes.{rid}.weights in the config"
             )
-        missing = sorted(set(rule.weights) - set(present))
-        if missing:
-            log.info("regime %s: rule features not in the data, left out: %s", rid, ", ".join(missing))
-        wv = pd.Series(present)
-        out[rid] = profiles[wv.index].to_numpy() @ wv.to_numpy() / wv.abs().sum()
-    return pd.DataFrame(out, index=profiles.index)
+        norm = sum(abs(w) for w in present.values())
+        for f, w in present.items():
+            W[r, col[f]] = w / norm
+    return pd.DataFrame(profiles.to_numpy() @ W.T, index=profiles.index, columns=list(rules))
 
 
 def assign_regimes(
@@ -100,17 +99,18 @@ def assign_regimes(
         state index -> regime id.
     """
     scores = regime_scores(profiles, rules)
+    S = scores.to_numpy()
     if previous is not None and identity_weight > 0:
-        common = [c for c in profiles.columns if c in previous.columns]
-        prev = previous.reindex(scores.columns)[common]
-        dist = ((profiles[common].to_numpy()[:, None, :] - prev.to_numpy()[None, :, :]) ** 2).mean(axis=2)
-        dist = np.where(np.isnan(dist), 0.0, dist)
-        scores = scores - identity_weight * dist
-    rows, cols = linear_sum_assignment(scores.to_numpy(), maximize=True)
-    mapping = {int(profiles.index[r]): str(scores.columns[c]) for r, c in zip(rows, cols)}
-    for s in profiles.index:
+        prev = previous.reindex(index=scores.columns, columns=profiles.columns).to_numpy()
+        diff = profiles.to_numpy()[:, None, :] - prev[None, :, :]
+        dist = np.nanmean(diff**2, axis=2) if np.isfinite(diff).any() else np.zeros_like(S)
+        S = S - identity_weight * np.nan_to_num(dist)
+    rows, cols = linear_sum_assignment(S, maximize=True)
+    ids = list(scores.columns)
+    mapping = {int(profiles.index[r]): ids[c] for r, c in zip(rows, cols)}
+    for i, s in enumerate(profiles.index):
         if int(s) not in mapping:
-            mapping[int(s)] = str(scores.loc[s].idxmax())
+            mapping[int(s)] = ids[int(np.argmax(S[i]))]
     return dict(sorted(mapping.items()))
 
 

@@ -76,14 +76,14 @@ class Component:
         by the filter and carries the previous day's probabilities. Rows
         before the start are NaN.
         """
-        X = features[self.feature_names]
-        ok = X.notna().all(axis=1)
-        out = pd.DataFrame(np.nan, index=features.index, columns=pd.RangeIndex(len(self.state_map), name="state"))
+        X = features[self.feature_names].to_numpy()
+        ok = ~np.isnan(X).any(axis=1)
+        out = np.full((len(X), len(self.state_map)), np.nan)
         if ok.any():
-            out.loc[ok] = self.estimator.predict_proba(self.scaler.transform(X[ok]))
-            first = ok.idxmax()
-            out.loc[first:] = out.loc[first:].ffill()
-        return out
+            out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
+            if not ok.all():
+                out = pd.DataFrame(out).ffill().to_numpy()  # missing days carry the previous probabilities
+        return pd.DataFrame(out, index=features.index, columns=pd.RangeIndex(out.shape[1], name="state"))
 
     def regime_probabilities(self, features: pd.DataFrame, regime_ids: list[str]) -> pd.DataFrame:
         """Filtered regime probabilities of this component (NaN rows before its start)."""
@@ -104,9 +104,9 @@ class RegimeModel:
     components : list of Component
         One per fitted estimator; an ensemble has several.
     profile_scaler : StandardScaler
-        Fitted on the training window's every feature; used for profiles and drivers.
+        Fitted on the training window's profile features; used for profiles and drivers.
     profile_names : list of str
-        All features the data provided (complete) over the training window.
+        The model and rule features the data provided (complete) over the training window.
     regime_profile : DataFrame
         Regimes x features: probability-weighted standardised means over the
         training window (the ensemble's view).
@@ -198,8 +198,8 @@ class RegimeModel:
 
     def standardise(self, features: pd.DataFrame) -> pd.DataFrame:
         """Every profile feature standardised with the training-window scaler."""
-        frame = features.reindex(columns=self.profile_names)
-        z = self.profile_scaler.transform(frame)
+        frame = features.reindex(columns=self.profile_names).to_numpy()
+        z = (frame - self.profile_scaler.mean_) / self.profile_scaler.scale_
         return pd.DataFrame(z, index=features.index, columns=self.profile_names)
 
 
@@ -277,19 +277,22 @@ def fit_on_features(
     leaves = config.model.leaves()
     cols_by_leaf = model_features(features.columns, config)
     union = list(dict.fromkeys(c for cols in cols_by_leaf.values() for c in cols))
-    train = features.loc[features[union].notna().all(axis=1)]
-    all_cols = [c for c in features.columns if train[c].notna().all()]
-    profile_scaler = StandardScaler().fit(train[all_cols])
-    z = pd.DataFrame(profile_scaler.transform(train[all_cols]), index=train.index, columns=all_cols)
+    rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
+    wanted = list(dict.fromkeys(union + rule_cols))
+    train = features.loc[features[union].notna().all(axis=1), wanted]
+    all_cols = list(train.columns[train.notna().all().to_numpy()])
+    P = train[all_cols].to_numpy()
+    profile_scaler = StandardScaler().fit(P)
+    z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=train.index, columns=all_cols)
     regime_ids = list(config.regimes)
 
     components: list[Component] = []
     combined: pd.DataFrame | None = None
     for i, leaf in enumerate(leaves):
         cols = cols_by_leaf[i]
-        X = train[cols]
+        X = train[cols].to_numpy()
         scaler = StandardScaler().fit(X)
-        Xs = scaler.transform(X)
+        Xs = (X - scaler.mean_) / scaler.scale_
         prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
         say(f"fitting {leaf.kind} ({'warm start' if warm and prev_comp else f'{leaf.n_init} restarts'}) "
             f"on {len(X)} days x {len(cols)} features")
@@ -302,6 +305,7 @@ def fit_on_features(
         profiles = state_profiles(z, state_probs)
         prev_profile = prev_comp.regime_profile if prev_comp is not None else None
         state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
+        rule_scores = regime_scores(profiles, config.regimes).to_numpy()
         occupancy = state_probs.mean(axis=0)
         regime_p = regime_probabilities(state_probs, state_map, regime_ids, train.index) * leaf.weight
         combined = regime_p if combined is None else combined + regime_p
@@ -314,8 +318,7 @@ def fit_on_features(
             "mean_log_likelihood": float(est.lower_bound_),
             "state_occupancy": {str(k): round(float(v), 6) for k, v in enumerate(occupancy)},
             "state_rule_scores": {
-                str(s): {r: round(float(v), 4) for r, v in row.items()}
-                for s, row in regime_scores(profiles, config.regimes).iterrows()
+                str(s): {r: round(float(v), 4) for r, v in zip(regime_ids, rule_scores[s])} for s in range(len(profiles))
             },
             **extra,
         }

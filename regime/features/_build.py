@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 
 import pandas as pd
@@ -53,24 +54,30 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     if rates:
         parts.append(rate_features(rates, cfg))
     parts.append(risk_features(levels["large_cap"], cfg))
-    feats = pd.concat(parts, axis=1)
+    feats = pd.concat(parts, axis=1).astype(float)
     feats.index.name = "date"
-    return feats.astype(float)
+    # a plain object index: pandas' Arrow-backed string index makes every column selection slow
+    feats.columns = pd.Index(list(feats.columns), dtype=object)
+    return feats
 
 
 def select_features(columns: pd.Index | list[str], model: ModelConfig) -> list[str]:
     """The feature columns that feed one model, by its include/exclude globs."""
-    inc, exc = model.include, model.exclude
+    return list(_select(tuple(columns), tuple(model.include), tuple(model.exclude), model.kind))
+
+
+@functools.lru_cache(maxsize=64)
+def _select(columns: tuple[str, ...], inc: tuple[str, ...], exc: tuple[str, ...], kind: str) -> tuple[str, ...]:
     chosen = [
         c for c in columns
         if any(fnmatch.fnmatchcase(c, p) for p in inc) and not any(fnmatch.fnmatchcase(c, p) for p in exc)
     ]
     if not chosen:
         raise DataError(
-            f"no feature of the data matches {model.kind} model include={list(inc)} minus exclude={list(exc)}; "
+            f"no feature of the data matches {kind} model include={list(inc)} minus exclude={list(exc)}; "
             "widen the patterns in the config"
         )
-    return chosen
+    return tuple(chosen)
 
 
 def training_rows(features: pd.DataFrame, columns: list[str], min_days: int, lookback: int) -> pd.DataFrame:

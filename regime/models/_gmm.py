@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.signal import lfilter
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
@@ -118,12 +119,9 @@ class GaussianMixtureRegime(RegimeEstimator):
         raw = self.model_.predict_proba(X)
         if self.smoothing == 0:
             return raw
-        out = np.empty_like(raw)
-        prev = raw[0]
         s = self.smoothing
-        for t in range(raw.shape[0]):
-            prev = s * prev + (1.0 - s) * raw[t]
-            out[t] = prev
+        # y[t] = s y[t-1] + (1 - s) x[t], started at y[0] = x[0]: a causal first-order filter
+        out, _ = lfilter([1.0 - s], [1.0, -s], raw, axis=0, zi=s * raw[:1])
         return out
 
     def score(self, X, y=None) -> float:

@@ -28,7 +28,8 @@ class MarkovSwitchingRegime(RegimeEstimator):
     ----------
     n_components : int, default=3
     n_init : int, default=3
-        Random search repetitions for starting values (statsmodels' ``search_reps``).
+        Restarts, each from the best of a random search for starting values;
+        the best likelihood wins.
     n_iter : int, default=200
         Maximum iterations of the likelihood optimiser.
     warm_start : bool, default=False
@@ -93,23 +94,29 @@ class MarkovSwitchingRegime(RegimeEstimator):
         rng = check_random_state(self.random_state)
         kwargs = dict(maxiter=self.n_iter, disp=False)
         res, error = None, None
-        attempts = 1 if warm else 3
-        for attempt in range(attempts):
+        if warm:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    if warm:
-                        start = self._unscaled_to(self.params_, self.scale_, scale)
-                        res = mod.fit(start_params=start, em_iter=5, **kwargs)
-                    else:
-                        np.random.seed(rng.randint(np.iinfo(np.int32).max))  # statsmodels searches with numpy's global RNG
-                        res = mod.fit(search_reps=max(self.n_init - 1, 0) + 5 * attempt, **kwargs)
-                if np.isfinite(res.llf):
-                    break
-                error = "non-finite likelihood"
+                    start = self._unscaled_to(self.params_, self.scale_, scale)
+                    res = mod.fit(start_params=start, em_iter=5, **kwargs)
+                if not np.isfinite(res.llf):
+                    res, error = None, "non-finite likelihood"
             except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
                 error = str(exc)
-            res = None
+        if res is None:  # n_init restarts, each from the best of a random search; keep the best likelihood
+            for _ in range(max(self.n_init, 1) + (2 if warm else 0)):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        np.random.seed(rng.randint(np.iinfo(np.int32).max))  # statsmodels searches with numpy's global RNG
+                        cand = mod.fit(search_reps=10, **kwargs)
+                    if np.isfinite(cand.llf) and (res is None or cand.llf > res.llf):
+                        res = cand
+                    elif not np.isfinite(cand.llf):
+                        error = "non-finite likelihood"
+                except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
+                    error = str(exc)
         self.scale_ = scale
         if res is None:
             warnings.warn(
