@@ -10,17 +10,17 @@ are computed once for the whole history and sliced.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from .config import Config
 from .data import MarketData
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .features import build_features
 from .labeling import persistent_labels
 from .metrics import label_summary, truth_metrics
@@ -166,7 +166,12 @@ def walk_forward(
     bt = config.backtest
     refit_every = refit_every if refit_every is not None else bt.refit_every
     if window is not None:
-        bt = bt.model_copy(update={"window": type(bt).model_validate({"window": window}).window})
+        try:
+            bt = bt.model_copy(update={"window": type(bt).model_validate({"window": window}).window})
+        except ValidationError:
+            raise ConfigError(
+                f"--window {window!r}: window must be 'expanding' or 'rolling:N' with N >= 20 trading days"
+            ) from None
     rolling = bt.rolling_days()
     if features is None:
         features = build_features(data, config)
@@ -201,8 +206,9 @@ def walk_forward(
             seg_start = lo
         else:
             feats_now = features
+            fresh = bt.fresh_every is not None and i > 0 and i % bt.fresh_every == 0
             model = fit_on_features(features.iloc[lo:iR], config, previous=prev, warm=prev is not None,
-                                    n_iter=bt.refit_n_iter)
+                                    n_iter=bt.refit_n_iter, also_fresh=fresh)
             seg_start = max(lo, iR - bt.burn_in)
         fit_s = time.perf_counter() - t_fit
         probs = model.filtered_probabilities(feats_now.iloc[seg_start:iN]).iloc[iR - seg_start:]
@@ -230,6 +236,5 @@ def walk_forward(
     seconds = time.perf_counter() - t0
     summary["seconds"] = round(seconds, 2)
     refits = pd.DataFrame(records).set_index("date")
-    if math.isfinite(seconds):
-        log.info("walk-forward: %d refits in %.1f s", len(schedule), seconds)
+    log.info("walk-forward: %d refits in %.1f s", len(schedule), seconds)
     return BacktestResult(probs, labels, confidence, refits, summary, tm, seconds)

@@ -389,6 +389,33 @@ def backtest(
     print_backtest(result, fmt, out_csv)
 
 
+# ----------------------------------------------------------------------------------------- report
+@app.command()
+@handle_errors
+def report(
+    backtest_csv: Annotated[Path, typer.Option("--backtest", help="CSV written by `regime backtest --out`.")],
+    data: DataOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the PNG charts and report.html.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Charts and a one-page HTML report of a walk-forward run.
+
+    PNGs: the index with regime shading, stacked regime probabilities, relative strength, breadth and rates
+    panels with regime shading; report.html embeds them with the summary table (and truth metrics when DIR
+    has truth.csv).
+    """
+    from .backtest import read_truth
+    from .config import load_config
+    from .data import load_data
+    from .report import write_report
+
+    cfg = load_config(config)
+    with _stage("writing report"):
+        mdata = load_data(data, cfg)
+        page = write_report(backtest_csv, mdata, cfg, out_dir, truth=read_truth(data))
+    out.print(f"wrote [bold]{page}[/] and its charts in {out_dir}")
+
+
 # ----------------------------------------------------------------------------------------- data synth
 @data_app.command("synth")
 @handle_errors

@@ -99,8 +99,8 @@ class FeaturesConfig(_Strict):
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if not v or any(w < 2 for w in v):
-            raise ValueError("windows must be a non-empty list of integers >= 2")
+        if not v or any(w < 1 for w in v):
+            raise ValueError("windows must be a non-empty list of positive integers")
         return v
 
     @field_validator("pairs")
@@ -235,6 +235,9 @@ class BacktestConfig(_Strict):
     burn_in: int = Field(252, ge=0, description="days before each refit from which the new model's filter runs")
     refit_n_iter: int = Field(
         20, ge=1, description="EM iterations of a warm-started refit (the first fit uses model.n_iter)"
+    )
+    fresh_every: int | None = Field(
+        12, ge=1, description="every Nth refit also fits from scratch with all restarts; the better objective wins"
     )
     confirm_days: int = Field(
         5, ge=1, description="a regime change counts as detected once the label shows it this many days running"

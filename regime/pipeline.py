@@ -222,8 +222,19 @@ def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str],
     return pd.DataFrame(rows, index=profiles.columns).T
 
 
-def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None, n_iter: int | None):
-    """A fresh fit (with BIC choice of the state count if configured) or a warm-started refit."""
+def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None, n_iter: int | None,
+                   also_fresh: bool = False):
+    """A fresh fit (with BIC choice of the state count if configured) or a warm-started refit.
+
+    With ``also_fresh``, a warm-started refit is compared with a fit from scratch (all restarts) and the one
+    with the better training objective is kept, so a warm-start chain cannot stay in a poor optimum.
+    """
+    if previous is not None and also_fresh:
+        warm_est, extra = _fit_estimator(leaf, X, previous, n_iter)
+        fresh_est, fresh_extra = _fit_estimator(leaf, X, None, n_iter)
+        if fresh_est.lower_bound_ > warm_est.lower_bound_:
+            return fresh_est, {**fresh_extra, "refit": "fresh fit beat the warm start"}
+        return warm_est, {**extra, "refit": "warm start kept over a fresh fit"}
     if previous is not None:
         est = copy.deepcopy(previous.estimator)
         params = {"warm_start": True}
@@ -251,6 +262,7 @@ def fit_on_features(
     warm: bool = False,
     n_iter: int | None = None,
     progress: Callable[[str], None] | None = None,
+    also_fresh: bool = False,
 ) -> RegimeModel:
     """Fit every component on a training window of features and name the states.
 
@@ -268,6 +280,8 @@ def fit_on_features(
         Iterations of a warm-started refit.
     progress : callable, optional
         Called with a short description as each stage starts.
+    also_fresh : bool
+        With ``warm``, also fit from scratch and keep the better objective.
 
     Returns
     -------
@@ -280,10 +294,18 @@ def fit_on_features(
     rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
     wanted = list(dict.fromkeys(union + rule_cols))
     train = features.loc[features[union].notna().all(axis=1), wanted]
-    all_cols = list(train.columns[train.notna().all().to_numpy()])
-    P = train[all_cols].to_numpy()
+    # profiles use the training days on which every wanted feature is defined (rule features may need longer
+    # windows than the model's); only if those are too few, the features defined on every training day
+    prof_rows = train.notna().all(axis=1).to_numpy()
+    if prof_rows.sum() >= max(20, len(train) // 2):
+        all_cols = list(wanted)
+    else:
+        all_cols = list(train.columns[train.notna().all().to_numpy()])
+        prof_rows = np.ones(len(train), dtype=bool)
+    P = train[all_cols].to_numpy()[prof_rows]
     profile_scaler = StandardScaler().fit(P)
-    z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=train.index, columns=all_cols)
+    z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=train.index[prof_rows],
+                     columns=all_cols)
     regime_ids = list(config.regimes)
 
     components: list[Component] = []
@@ -298,16 +320,16 @@ def fit_on_features(
             f"on {len(X)} days x {len(cols)} features")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter)
+            est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter, also_fresh)
         for w in caught:
             log.info("%s", w.message)
         state_probs = est.predict_proba(Xs)
-        profiles = state_profiles(z, state_probs)
+        profiles = state_profiles(z, state_probs[prof_rows])
         prev_profile = prev_comp.regime_profile if prev_comp is not None else None
         state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
         rule_scores = regime_scores(profiles, config.regimes).to_numpy()
         occupancy = state_probs.mean(axis=0)
-        regime_p = regime_probabilities(state_probs, state_map, regime_ids, train.index) * leaf.weight
+        regime_p = regime_probabilities(state_probs[prof_rows], state_map, regime_ids, z.index) * leaf.weight
         combined = regime_p if combined is None else combined + regime_p
         diag = {
             "kind": leaf.kind,

@@ -78,3 +78,43 @@ def plot_regimes(
     return out
 
 
+
+
+def plot_probabilities(probs: pd.DataFrame, names: dict[str, str], out: str | Path, title: str = "") -> Path:
+    """Save a PNG of stacked filtered regime probabilities."""
+    order = list(probs.columns)
+    p = probs.dropna()
+    fig, ax = plt.subplots(figsize=(12, 3.2))
+    ax.stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.85,
+                 labels=[names.get(r, r) for r in order])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("filtered P")
+    ax.set_title(title or "Regime probabilities (walk-forward, filtered)")
+    ax.legend(loc="upper left", fontsize=8, ncol=len(order))
+    return _save(fig, out)
+
+
+def plot_panels(panels: dict[str, pd.DataFrame], labels: pd.Series, order: list[str], out: str | Path,
+                title: str = "") -> Path:
+    """Save a PNG with one panel per frame (its columns as lines), each on a regime-shaded background."""
+    n = len(panels)
+    fig, axes = plt.subplots(n, 1, figsize=(12, 2.4 * n + 0.6), sharex=True, squeeze=False)
+    for ax, (name, frame) in zip(axes[:, 0], panels.items()):
+        shade_regimes(ax, labels, order)
+        for col in frame.columns:
+            ax.plot(frame.index, frame[col].to_numpy(), lw=0.8, label=col)
+        ax.set_ylabel(name)
+        ax.legend(loc="upper left", fontsize=7, ncol=min(4, frame.shape[1]))
+    axes[0, 0].set_title(title)
+    return _save(fig, out)
+
+
+def _save(fig, out: str | Path) -> Path:
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(out)
+    return out

@@ -27,7 +27,7 @@ import warnings
 import pandas as pd
 
 from regime.backtest import read_truth, walk_forward
-from regime.config import Config, LabelConfig
+from regime.config import Config
 from regime.data import load_data
 from regime.labeling import persistent_labels
 from regime.metrics import truth_metrics
@@ -109,7 +109,7 @@ def main() -> None:
             ms.append(truth_metrics(r.probabilities, lab, conf, truth, cfg.backtest.confirm_days))
         grid.append({
             "margin": margin, "min_days": min_days,
-            "default": "<-" if LabelConfig(margin=margin, min_days=min_days) == cfg.label else "",
+            "default": "<-" if (margin, min_days) == (cfg.label.margin, cfg.label.min_days) else "",
             "balanced_acc": round(statistics.mean(m["balanced_accuracy"] for m in ms), 3),
             "switches/yr": round(statistics.mean(m["switches_per_year"] for m in ms), 2),
             "median_lag": round(statistics.mean(m["median_detection_lag_days"] for m in ms), 1),

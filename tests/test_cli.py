@@ -230,3 +230,36 @@ def test_round_trip_on_partial_contract(files, copy_dir, tmp_path):
     r = run("score", "--data", d, "--models-dir", tmp_path, "--name", "p", "--format", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["regime"] in ("concentration", "broadening", "stress")
+
+
+def test_backtest_then_report(market_dir, tmp_path):
+    csv = tmp_path / "bt.csv"
+    r = run("backtest", "--data", market_dir, "--config", FAST, "--out", csv, "--refit-every", 63, "--format", "json")
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["truth"]["balanced_accuracy"] > 0.4 and summary["summary"]["refit_every"] == "63 trading days"
+    frame = pd.read_csv(csv, index_col=0)
+    assert list(frame.columns[:2]) == ["regime", "confidence"] and frame.filter(like="p_").shape[1] == 3
+    r = run("backtest", "--data", market_dir, "--config", FAST, "--out", tmp_path / "bt2.csv", "--refit-every", 63)
+    assert r.exit_code == 0 and "balanced accuracy" in r.stdout and "median detection lag" in r.stdout
+    out = tmp_path / "report"
+    r = run("report", "--backtest", csv, "--data", market_dir, "--config", FAST, "--out", out)
+    assert r.exit_code == 0, r.output
+    for png in ("index.png", "probabilities.png", "relative_strength.png", "breadth.png", "rates.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG", png
+        assert f"src='{png}'" in (out / "report.html").read_text()
+    assert "Against truth" in (out / "report.html").read_text()
+
+
+def test_report_bad_backtest_file(market_dir, tmp_path):
+    bad = tmp_path / "bt.csv"
+    bad.write_text("date,regime\n2001-01-02,stress\n")
+    one_line_error(run("report", "--backtest", bad, "--data", market_dir, "--out", tmp_path / "r"),
+                   "bt.csv has no column(s) confidence")
+    one_line_error(run("report", "--backtest", tmp_path / "none.csv", "--data", market_dir, "--out", tmp_path / "r"),
+                   "backtest file", "not found")
+
+
+def test_backtest_window_option_is_validated(market_dir, tmp_path):
+    r = run("backtest", "--data", market_dir, "--out", tmp_path / "b.csv", "--window", "sliding")
+    one_line_error(r, "window must be 'expanding' or 'rolling:N'")

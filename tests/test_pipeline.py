@@ -83,3 +83,36 @@ def test_same_data_config_seed_same_model(data):
     b = fit_regime_model(data, fast_config())
     f = build_features(data, fast_config())
     pd.testing.assert_frame_equal(a.filtered_probabilities(f), b.filtered_probabilities(f))
+
+
+def test_hmm_chooses_state_count_by_bic(data):
+    from regime.config import ModelConfig
+
+    cfg = Config(model=ModelConfig(kind="hmm", n_init=1, covariance_type="diag", n_components_range=(3, 4),
+                                   include=("rs_*_vs_ma", "rk_vol_21d", "rt_credit_chg_21d")),
+                 train=TrainConfig(min_days=252))
+    m = fit_regime_model(data, cfg)
+    bics = m.components[0].diagnostics["bic_by_n_components"]
+    assert set(bics) == {"3", "4"}
+    chosen = m.components[0].diagnostics["n_components"]
+    assert bics[str(chosen)] == min(bics.values())
+
+
+def test_markov_switching_model_in_the_pipeline(data):
+    from regime.config import load_config
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "markov.yaml")
+    cfg = cfg.model_copy(update={"train": TrainConfig(min_days=252)})
+    m = fit_regime_model(data, cfg)
+    assert m.feature_names == ["rs_ew_cw_mom_5d"]
+    probs = m.filtered_probabilities(build_features(data, cfg)).dropna()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+
+
+def test_ensemble_averages_member_probabilities(data, feats):
+    m = fit_regime_model(data, fast_config())
+    assert [c.config.kind for c in m.components] == ["jump", "gmm"]
+    p = m.filtered_probabilities(feats).dropna()
+    parts = [c.regime_probabilities(feats, m.regime_ids).loc[p.index] * c.config.weight for c in m.components]
+    np.testing.assert_allclose(p.to_numpy(), (sum(parts) / sum(c.config.weight for c in m.components)).to_numpy())
