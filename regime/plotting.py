@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes"]
+__all__ = ["REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes", "plot_probabilities", "plot_panels"]
 
 REGIME_COLORS = {"concentration": "#7b3294", "broadening": "#1a9641", "stress": "#d7191c"}
 _EXTRA = ["#fdae61", "#2c7bb6", "#a6611a", "#018571", "#e66101"]
@@ -68,14 +68,7 @@ def plot_regimes(
         shade_regimes(axes[2], t, order, alpha=0.8)
         axes[2].set_yticks([])
         axes[2].set_ylabel("truth", rotation=0, ha="right", va="center")
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out)
-    return out
+    return _save(fig, out)
 
 
 
@@ -110,6 +103,7 @@ def plot_panels(panels: dict[str, pd.DataFrame], labels: pd.Series, order: list[
 
 
 def _save(fig, out: str | Path) -> Path:
+    """Lay out, write to a temporary file beside ``out``, then rename it into place."""
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
