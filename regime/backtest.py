@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,6 @@ class BacktestResult:
     summary: dict
     truth: dict | None = None
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (self.probabilities.index.equals(self.labels.index)
@@ -182,7 +181,10 @@ def walk_forward(
     if start is None:
         start_ts = first_ok
     else:
-        start_ts = pd.Timestamp(start)
+        try:
+            start_ts = pd.Timestamp(start)
+        except (ValueError, TypeError):
+            raise DataError(f"--start {start!r} is not a date; write it as YYYY-MM-DD") from None
         if start_ts > dates[-1]:
             raise DataError(f"--start {start_ts.date()} is after the last date {dates[-1].date()}; pick an earlier day")
         if start_ts < first_ok:

@@ -411,5 +411,5 @@ def fit_regime_model(
         say("building features")
         features = build_features(data, config)
     cols = list(dict.fromkeys(c for cs in model_features(features.columns, config).values() for c in cs))
-    training_rows(features, cols, config.train.min_days, config.features.lookback())
+    training_rows(features, cols, config.train.min_days)
     return fit_on_features(features, config, progress=say)

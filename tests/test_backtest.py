@@ -124,6 +124,11 @@ def test_start_too_early_is_a_clear_error(data, cfg):
         walk_forward(data, cfg, start="1996-03-01")
 
 
+def test_start_not_a_date(data, cfg):
+    with pytest.raises(DataError, match=r"--start 'yesterday' is not a date; write it as YYYY-MM-DD"):
+        walk_forward(data, cfg, start="yesterday")
+
+
 def test_refit_schedule():
     dates = pd.bdate_range("2020-01-01", "2020-06-30")
     monthly = refit_schedule(dates, pd.Timestamp("2020-01-15"), None)

@@ -68,7 +68,7 @@ def test_missing_feature_days_carry_previous_probabilities(model, feats):
 def test_too_little_history(data):
     cfg = Config(model=fast_config().model, train=TrainConfig(min_days=252))
     short = data.truncate(data.dates[300])
-    with pytest.raises(DataError, match=r"prices: 301 days .* leave \d+ days with every feature defined, but training needs 252"):
+    with pytest.raises(DataError, match=r"prices: 301 days .* leave \d+ days with every model feature defined \(the first \d+ are warm-up"):
         fit_regime_model(short, cfg)
 
 

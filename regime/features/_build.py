@@ -80,7 +80,7 @@ def _select(columns: tuple[str, ...], inc: tuple[str, ...], exc: tuple[str, ...]
     return tuple(chosen)
 
 
-def training_rows(features: pd.DataFrame, columns: list[str], min_days: int, lookback: int) -> pd.DataFrame:
+def training_rows(features: pd.DataFrame, columns: list[str], min_days: int) -> pd.DataFrame:
     """The rows where every model feature is defined, checked for enough history.
 
     Raises
@@ -93,9 +93,10 @@ def training_rows(features: pd.DataFrame, columns: list[str], min_days: int, loo
         n = len(features)
         first = features.index[0].date() if n else "?"
         last = features.index[-1].date() if n else "?"
+        warmup = int(features.index.get_loc(X.index[0])) if len(X) else n
         raise DataError(
-            f"prices: {n} days ({first} to {last}) leave {len(X)} days with every feature defined, "
-            f"but training needs {min_days} (the windows use about {lookback} days of warm-up); "
+            f"prices: {n} days ({first} to {last}) leave {len(X)} days with every model feature defined "
+            f"(the first {warmup} are warm-up for the feature windows), but training needs {min_days}; "
             "supply a longer history or lower train.min_days / the feature windows"
         )
     return X
