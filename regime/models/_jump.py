@@ -220,12 +220,6 @@ class JumpModelRegime(RegimeEstimator):
                 best, best_loss = float(tau), loss
         return best
 
-    def online_costs(self, X) -> np.ndarray:
-        """Forward costs ``V_t(k)`` of the best penalised path ending in k at t (rows 0..t only)."""
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        return online_costs(_losses(X, self.means_), self.jump_penalty)
-
     def predict_proba(self, X) -> np.ndarray:
         """Filtered state probabilities; row t uses rows 0..t only."""
         check_is_fitted(self)
