@@ -41,6 +41,8 @@ def trained(market_dir, tmp_path_factory):
 
 
 def test_train_then_score_round_trip(trained, market_dir):
+    """On a CSV market whose rates have their own calendar (daily fed funds, blank holidays)."""
+    assert len(read_csv(market_dir / "rates.csv")) > len(read_csv(market_dir / "prices.csv"))
     models, summary = trained
     art = Path(summary["artifact"])
     assert (art / "model.joblib").is_file() and (art / "metadata.json").is_file()
@@ -60,12 +62,6 @@ def test_score_table_and_asof_and_out(trained, market_dir, tmp_path):
     assert r.exit_code == 0, r.output
     assert "confidence" in r.stdout and "Why" in r.stdout
     assert json.loads(out.read_text())["asof"] == "2001-06-15"
-
-
-def test_score_works_on_rates_with_own_calendar(trained, market_dir):
-    rates = read_csv(market_dir / "rates.csv")
-    assert len(rates) > len(read_csv(market_dir / "prices.csv"))  # daily incl. weekends, with blank holidays
-    assert (rates["ust_2y"] == "").any()
 
 
 def _break(d: Path, how: str) -> tuple[Path, str]:
