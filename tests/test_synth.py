@@ -64,6 +64,6 @@ def test_rates_respond_to_regimes(long_market):
 
 
 def test_rates_have_their_own_calendar(market):
-    assert market.rates.index.dayofweek.max() == 6  # fed funds on weekends
+    assert market.rates.index.day_of_week.max() == 6  # fed funds on weekends
     assert market.rates["ust_10y"].isna().any()  # blank holidays and weekends
     assert market.rates.index[0] < market.prices.index[0]

@@ -24,7 +24,12 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
       ``concentration_window`` days, the share contributed by the
       ``concentration_top`` largest names, |C_top| / (|C_top| + |C_rest|);
     - ``br_eff_names`` (needs caps): log of the effective number of names,
-      1 / sum(w^2) of cap weights.
+      1 / sum(w^2) of cap weights;
+    - ``br_size_corr_<w>d`` (needs caps): size leadership, the ``w``-day mean
+      of each day's cross-sectional rank (Spearman) correlation between the
+      names' returns and their previous-day market caps: positive when the
+      largest names lead, negative when the smaller ones do. Ranks make it
+      robust to a few outsized moves.
 
     Parameters
     ----------
@@ -77,7 +82,23 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
         out["br_top10_share"] = share
         w_now = caps.div(caps.sum(axis=1), axis=0)
         out["br_eff_names"] = np.log(1.0 / (w_now**2).sum(axis=1, min_count=1))
+        size_corr = _rank_corr(rets, caps_prev)
+        for w in cfg.size_corr_windows:
+            out[f"br_size_corr_{w}d"] = size_corr.rolling(w).mean()
     return pd.DataFrame(out, index=closes.index)
+
+
+def _rank_corr(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
+    """Row-wise Spearman correlation of two same-shaped frames over the names defined in both."""
+    both = a.notna() & b.notna()
+    ra = a.where(both).rank(axis=1)
+    rb = b.where(both).rank(axis=1)
+    ra = ra.sub(ra.mean(axis=1), axis=0)
+    rb = rb.sub(rb.mean(axis=1), axis=0)
+    num = (ra * rb).sum(axis=1, min_count=1)
+    den = np.sqrt((ra**2).sum(axis=1, min_count=1) * (rb**2).sum(axis=1, min_count=1))
+    n = both.sum(axis=1)
+    return (num / den.where(den > 0)).where(n >= 3)
 
 
 def breadth_proxies(levels: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataFrame:

@@ -16,6 +16,7 @@ def rate_features(series: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataF
 
     Returns columns ``rt_policy``, ``rt_policy_chg_<w>d``, ``rt_2y``,
     ``rt_2y_chg_<w>d``, ``rt_10y``, ``rt_10y_chg_<w>d``, ``rt_slope`` (10y - 2y),
+    ``rt_2y_policy`` (2y - policy rate, the priced policy path),
     ``rt_credit``, ``rt_credit_chg_<w>d`` for the roles present.
     """
     out: dict[str, pd.Series] = {}
@@ -33,6 +34,9 @@ def rate_features(series: dict[str, pd.Series], cfg: FeaturesConfig) -> pd.DataF
                 out[f"rt_{short}_chg_{w}d"] = s - s.shift(w)
     if "yield_2y" in series and "yield_10y" in series:
         out["rt_slope"] = series["yield_10y"] - series["yield_2y"]
+    if "yield_2y" in series and "policy_rate" in series:
+        # the market's expected policy path: positive when hikes are priced in, negative before cuts
+        out["rt_2y_policy"] = series["yield_2y"] - series["policy_rate"]
     if "credit_spread" in series:
         s = series["credit_spread"]
         out["rt_credit"] = s

@@ -20,7 +20,7 @@ def test_all_families_present(feats):
     prefixes = {c.split("_")[0] for c in feats.columns}
     assert prefixes == {"rs", "br", "rt", "rk"}
     for c in ["rs_ew_cw_mom_63d", "rs_mega_large_rank", "br_above_200d", "br_top10_share", "br_eff_names",
-              "rt_policy_chg_126d", "rt_slope", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
+              "br_size_corr_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
         assert c in feats.columns
 
 
@@ -78,6 +78,38 @@ def test_breadth_by_hand():
     assert 0 < last["br_top10_share"] <= 1
     w = caps.iloc[-1] / caps.iloc[-1].sum()
     assert last["br_eff_names"] == pytest.approx(np.log(1 / (w**2).sum()))
+
+
+def test_size_corr_by_hand():
+    """Rank correlation of each day's returns with the previous day's caps, averaged over the window."""
+    idx = pd.bdate_range("2020-01-01", periods=4)
+    # caps rank A > B > C on every day; day 1: the big names lead (+1), day 2: the small ones (-1),
+    # day 3: B best, then A, then C (rho = 0.5)
+    closes = pd.DataFrame({"A": [10, 11, 10.0, 10.5], "B": [10, 10.5, 10.0, 11.0], "C": [10, 10, 11.0, 11.0]},
+                          index=idx)
+    caps = pd.DataFrame({"A": [300.0] * 4, "B": [200.0] * 4, "C": [100.0] * 4}, index=idx)
+    cfg = FeaturesConfig(size_corr_windows=(1, 3), breadth_ma_windows=(2,), high_low_window=2)
+    br = breadth(closes, caps, cfg)
+    assert br["br_size_corr_1d"].tolist()[1:] == pytest.approx([1.0, -1.0, 0.5])
+    assert br["br_size_corr_3d"].iloc[-1] == pytest.approx((1.0 - 1.0 + 0.5) / 3)
+    assert br["br_size_corr_1d"].iloc[:1].isna().all()  # no return on the first day
+
+
+def test_size_corr_separates_concentration_from_broadening(market, feats):
+    """On the built-in market the big names lead in concentration and lag in broadening."""
+    truth = market.truth.reindex(feats.index)
+    x = feats["br_size_corr_63d"]
+    assert x[truth == "concentration"].mean() > 0 > x[truth == "broadening"].mean()
+
+
+def test_rate_features_by_hand():
+    from regime.features._rates import rate_features
+
+    idx = pd.bdate_range("2020-01-01", periods=3)
+    s = {"policy_rate": pd.Series([1.0, 1.0, 1.25], index=idx), "yield_2y": pd.Series([1.5, 1.4, 1.5], index=idx)}
+    out = rate_features(s, FeaturesConfig(policy_change_windows=(1,), yield_change_windows=(1,)))
+    assert out["rt_2y_policy"].tolist() == pytest.approx([0.5, 0.4, 0.25])
+    assert out["rt_policy_chg_1d"].iloc[-1] == pytest.approx(0.25)
 
 
 def test_proxies_when_no_constituents(data):
