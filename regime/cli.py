@@ -1,4 +1,4 @@
-"""The ``regime`` command line: train, score, demo, data synth.
+"""The ``regime`` command line: train, score, backtest, report, signal, allocate-backtest, demo, data.
 
 Errors in the input print one line naming the file, column or date and what
 to do, and exit with status 2; ``--debug`` shows the traceback instead.
@@ -414,6 +414,168 @@ def report(
         mdata = load_data(data, cfg)
         page = write_report(backtest_csv, mdata, cfg, out_dir, truth=read_truth(data))
     out.print(f"wrote [bold]{page}[/] and its charts in {out_dir}")
+
+
+# ----------------------------------------------------------------------------------------- allocation
+BacktestCsvOpt = Annotated[Path, typer.Option("--backtest", help="CSV written by `regime backtest --out`.")]
+
+
+def _backtest_inputs(backtest_csv: Path, data: Path, config: Path | None):
+    from .config import load_config
+    from .data import load_data
+    from .report import read_backtest
+
+    cfg = load_config(config)
+    probs, labels, _ = read_backtest(backtest_csv, list(cfg.regimes))
+    return cfg, probs, labels, load_data(data, cfg)
+
+
+def print_signal(sig, fmt: Fmt) -> None:
+    d = sig.to_dict()
+    if fmt is Fmt.json:
+        print(json.dumps(d, indent=2))
+        return
+    out.print(f"[bold]{d['asof']}[/]  regime [bold]{d['regime']}[/] (confidence {d['confidence']:.2f}); "
+              f"{'rebalance day' if d['rebalance_day'] else 'not a rebalance day'}, turnover {d['turnover']:.3f}")
+    t = Table(title="Weights to hold from the next trading day")
+    for col in ("sleeve", "weight", "previous", "change", "target"):
+        t.add_column(col, justify="left" if col == "sleeve" else "right")
+    for s, w in d["weights"].items():
+        t.add_row(s, f"{w:.1%}", f"{d['previous'][s]:.1%}", f"{d['change'][s]:+.1%}", f"{d['target'][s]:.1%}")
+    out.print(t)
+
+
+@app.command()
+@handle_errors
+def signal(
+    data: DataOpt,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Artifact directory or model.joblib (default: <models-dir>/<name>/latest).")
+    ] = None,
+    backtest_csv: Annotated[
+        Path | None, typer.Option("--backtest", help="Use this `regime backtest` CSV's probabilities instead of a model.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML whose `allocation` section to use (default: the model's, or "
+                                  "the defaults with --backtest).")
+    ] = None,
+    models_dir: ModelsDirOpt = Path("models"),
+    name: NameOpt = "default",
+    asof: Annotated[str | None, typer.Option("--asof", help="Decision day, YYYY-MM-DD; default: the last day.")] = None,
+    fmt: FormatOpt = Fmt.table,
+    json_out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the JSON signal to this file (atomically).")
+    ] = None,
+) -> None:
+    """Target weights over the sleeves from the regime probabilities, decided at the as-of close.
+
+    Weights are the probability-weighted blend of the config's tilt table, within its bounds; the
+    path of held weights (drift, rebalance schedule, no-trade band, turnover cap) runs from the first
+    probability to the as-of day, using no later data. JSON has asof, weights (summing to 1), regime,
+    confidence, previous weights and the change.
+    """
+    from .allocation import signal as make_signal
+    from .config import load_config
+    from .data import load_data
+
+    if model is not None and backtest_csv is not None:
+        from .errors import ConfigError
+
+        raise ConfigError("give --model or --backtest, not both")
+    with _stage("allocating", quiet=fmt is Fmt.json) as status:
+        if backtest_csv is not None:
+            cfg, probs, labels, mdata = _backtest_inputs(backtest_csv, data, config)
+        else:
+            from .artifacts import load_artifact, resolve_model_path
+            from .features import build_features
+
+            path = resolve_model_path(model, models_dir, name)
+            status.update(f"loading model {path}")
+            rmodel, _ = load_artifact(path)
+            cfg = load_config(config) if config is not None else rmodel.config
+            if not hasattr(cfg, "allocation"):  # an artifact saved before allocation existed
+                from .config import Config
+
+                cfg = Config(**{k: getattr(cfg, k) for k in ("roles", "data", "features", "model", "regimes")})
+            mdata = load_data(data, rmodel.config)
+            if asof is not None:
+                try:
+                    mdata = mdata.truncate(pd.Timestamp(asof))
+                except (ValueError, TypeError):
+                    from .errors import DataError
+
+                    raise DataError(f"--asof {asof!r} is not a date; write it as YYYY-MM-DD") from None
+            status.update("filtering")
+            feats = build_features(mdata, rmodel.config)
+            rmodel.check_features(feats, source=f"the data in {data}")
+            probs = rmodel.filtered_probabilities(feats).dropna()
+            labels = rmodel.labels_from(probs)
+        sig = make_signal(probs, labels, mdata, cfg.allocation, asof)
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(sig.to_dict(), indent=2) + "\n")
+    print_signal(sig, fmt)
+
+
+@app.command("allocate-backtest")
+@handle_errors
+def allocate_backtest(
+    backtest_csv: BacktestCsvOpt,
+    data: DataOpt,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for allocation.csv, allocation.json and allocation.png.")
+    ] = Path("allocation"),
+    config: ConfigOpt = None,
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Follow the walk-forward labels with the tilt table, after costs, against simple alternatives.
+
+    Weights decided at a close earn from the next day (one-day lag); trades cost allocation.cost_bp per
+    unit of turnover; cash earns the policy rate. Compared on the same days: buy-and-hold of the
+    cap-weighted index, a static equal mix of the sleeves, and a placebo that shuffles the regime spells
+    (same durations, random order; the mean of allocation.placebo_draws draws).
+    """
+    from .allocation import allocation_backtest
+    from .plotting import plot_allocation
+
+    with _stage("allocation backtest", quiet=fmt is Fmt.json) as status:
+        cfg, probs, labels, mdata = _backtest_inputs(backtest_csv, data, config)
+        status.update(f"simulating the strategy and {cfg.allocation.placebo_draws} placebo draws")
+        res = allocation_backtest(probs, labels, mdata, cfg.allocation)
+        status.update("writing results")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frame = res.returns.add_prefix("ret_").join(res.weights.add_prefix("w_"))
+        frame.index.name = "date"
+        tmp = out_dir / ".allocation.csv.tmp"
+        frame.to_csv(tmp, date_format="%Y-%m-%d", float_format="%.8f")
+        tmp.replace(out_dir / "allocation.csv")
+        payload = {
+            "table": json.loads(res.table.to_json(orient="index")),
+            "placebo_beaten": res.placebo_beaten,
+            "first_day": str(res.returns.index[0].date()),
+            "last_day": str(res.returns.index[-1].date()),
+            "config": res.config,
+        }
+        atomic_write_text(out_dir / "allocation.json", json.dumps(payload, indent=2) + "\n")
+        plot_allocation(res.returns, res.weights, labels.reindex(res.returns.index), list(probs.columns),
+                        out_dir / "allocation.png")
+    if fmt is Fmt.json:
+        print(json.dumps(payload, indent=2))
+        return
+    t = Table(title=f"Allocation {payload['first_day']} .. {payload['last_day']}, after "
+                    f"{cfg.allocation.cost_bp:g} bp costs, one-day lag")
+    cols = [("ann_return", "return/yr", "{:+.1%}"), ("ann_vol", "vol", "{:.1%}"), ("sharpe", "Sharpe", "{:.2f}"),
+            ("max_drawdown", "max DD", "{:.1%}"), ("calmar", "Calmar", "{:.2f}"),
+            ("turnover_per_year", "turnover/yr", "{:.2f}"), ("hit_rate", "hit rate", "{:.0%}")]
+    t.add_column("strategy", no_wrap=True)
+    for _, head, _ in cols:
+        t.add_column(head, justify="right")
+    for strat, row in res.table.iterrows():
+        t.add_row(strat, *["-" if pd.isna(row[k]) else f.format(row[k]) for k, _, f in cols])
+    out.print(t)
+    out.print("hit rate: share of months in which the regime strategy beat that row", style="dim")
+    pb = res.placebo_beaten
+    out.print(f"the regime strategy beats {pb['sharpe']:.0%} of placebo draws on Sharpe and {pb['max_drawdown']:.0%} on "
+              f"maximum drawdown; files in [bold]{out_dir}[/]")
 
 
 # ----------------------------------------------------------------------------------------- data synth

@@ -24,6 +24,7 @@ __all__ = [
     "TrainConfig",
     "LabelConfig",
     "BacktestConfig",
+    "AllocationConfig",
     "DataConfig",
     "load_config",
     "PRICE_ROLES",
@@ -262,6 +263,81 @@ class BacktestConfig(_Strict):
         return None if self.window == "expanding" else int(self.window.split(":")[1])
 
 
+#: The sleeves the allocation signal spreads money over: name -> a price role, a column of prices, or "cash".
+DEFAULT_SLEEVES = {
+    "large_cap": "large_cap", "equal_weight": "equal_weight", "mega_cap": "mega_cap",
+    "mid_cap": "mid_cap", "small_cap": "small_cap", "cash": "cash",
+}
+
+#: Target weights per regime. Written down from the regime definitions before any allocation backtest was
+#: run, in round numbers, and never fitted: each leadership regime holds 90% equity with 70% in its leaders;
+#: stress holds a third in equity, mostly the cap-weighted index, and two thirds in cash.
+DEFAULT_TILTS = {
+    "concentration": {"large_cap": 0.40, "mega_cap": 0.30, "equal_weight": 0.10, "mid_cap": 0.05,
+                      "small_cap": 0.05, "cash": 0.10},
+    "broadening": {"large_cap": 0.15, "mega_cap": 0.05, "equal_weight": 0.30, "mid_cap": 0.20,
+                   "small_cap": 0.20, "cash": 0.10},
+    "stress": {"large_cap": 0.25, "mega_cap": 0.05, "equal_weight": 0.05, "mid_cap": 0.0,
+               "small_cap": 0.0, "cash": 0.65},
+}
+
+
+class AllocationConfig(_Strict):
+    """How regime probabilities become target weights, and how they are traded.
+
+    The target of a day is the probability-weighted blend of the regimes' rows
+    of ``tilts``, clipped to ``bounds``. On each rebalance day the portfolio
+    trades from its drifted weights toward the target, unless no sleeve is off
+    by more than ``no_trade_band``; a trade larger than ``max_turnover`` (sum
+    of absolute weight changes) is scaled down to it.
+    """
+
+    sleeves: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_SLEEVES),
+        description="sleeve -> price role, prices column, or 'cash' (earns the policy rate when rates are present)",
+    )
+    tilts: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_TILTS.items()},
+        description="regime id -> sleeve -> target weight (each row sums to 1)",
+    )
+    bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="sleeve -> (min, max) weight; unlisted sleeves are bounded by (0, 1)"
+    )
+    no_trade_band: float = Field(0.02, ge=0, le=1, description="skip a rebalance when no sleeve is off by more")
+    max_turnover: float | None = Field(
+        None, gt=0, le=2, description="cap on the sum of absolute weight changes of one rebalance; null = no cap"
+    )
+    rebalance_every: int | None = Field(
+        5, ge=1, description="trading days between rebalances; null = the first trading day of each month"
+    )
+    cost_bp: float = Field(5.0, ge=0, description="proportional cost, basis points per unit of turnover")
+    placebo_draws: int = Field(50, ge=1, description="shuffled-regime placebo runs averaged in allocate-backtest")
+    seed: int = Field(0, description="seed of the placebo shuffles")
+
+    @model_validator(mode="after")
+    def _check(self) -> AllocationConfig:
+        if not self.sleeves:
+            raise ValueError("allocation.sleeves: at least one sleeve is needed")
+        for rid, row in self.tilts.items():
+            unknown = [k for k in row if k not in self.sleeves]
+            if unknown:
+                raise ValueError(f"allocation.tilts.{rid}: sleeve {unknown[0]!r} is not in allocation.sleeves")
+            if any(v < 0 for v in row.values()):
+                raise ValueError(f"allocation.tilts.{rid}: weights must be non-negative")
+            if abs(sum(row.values()) - 1.0) > 1e-6:
+                raise ValueError(f"allocation.tilts.{rid}: weights sum to {sum(row.values()):.4f}, not 1")
+        for k, (lo, hi) in self.bounds.items():
+            if k not in self.sleeves:
+                raise ValueError(f"allocation.bounds: sleeve {k!r} is not in allocation.sleeves")
+            if not 0 <= lo <= hi <= 1:
+                raise ValueError(f"allocation.bounds.{k}: need 0 <= min <= max <= 1, got ({lo}, {hi})")
+        los = sum(self.bounds.get(k, (0.0, 1.0))[0] for k in self.sleeves)
+        his = sum(self.bounds.get(k, (0.0, 1.0))[1] for k in self.sleeves)
+        if los > 1 + 1e-9 or his < 1 - 1e-9:
+            raise ValueError("allocation.bounds: no weights summing to 1 fit these bounds")
+        return self
+
+
 class RegimeRule(_Strict):
     """How a regime is recognised: a weighted score on a state's standardised feature means.
 
@@ -349,11 +425,15 @@ class Config(_Strict):
     label: LabelConfig = Field(default_factory=LabelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Config:
         if not self.regimes:
             raise ValueError("regimes: at least one regime is needed")
+        missing = [r for r in self.regimes if r not in self.allocation.tilts]
+        if missing:
+            raise ValueError(f"allocation.tilts has no row for regime {missing[0]!r}; add its target weights")
         for rid in self.regimes:
             if not rid.replace("_", "").isalnum():
                 raise ValueError(f"regimes: id {rid!r} must be letters, digits and underscores")

@@ -10,7 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes", "plot_probabilities", "plot_panels"]
+__all__ = [
+    "REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes", "plot_probabilities", "plot_panels",
+    "plot_allocation",
+]
 
 REGIME_COLORS = {"concentration": "#7b3294", "broadening": "#1a9641", "stress": "#d7191c"}
 _EXTRA = ["#fdae61", "#2c7bb6", "#a6611a", "#018571", "#e66101"]
@@ -99,6 +102,32 @@ def plot_panels(panels: dict[str, pd.DataFrame], labels: pd.Series, order: list[
         ax.set_ylabel(name)
         ax.legend(loc="upper left", fontsize=7, ncol=min(4, frame.shape[1]))
     axes[0, 0].set_title(title)
+    return _save(fig, out)
+
+
+def plot_allocation(returns: pd.DataFrame, weights: pd.DataFrame, labels: pd.Series, order: list[str],
+                    out: str | Path, title: str = "") -> Path:
+    """Save a PNG: equity curves (log), drawdowns, and the regime strategy's weights over time.
+
+    ``returns`` holds daily net returns per strategy; the background is shaded by ``labels``.
+    """
+    wealth = (1.0 + returns.fillna(0.0)).cumprod()
+    fig, axes = plt.subplots(3, 1, figsize=(12, 9), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 1.8]})
+    shade_regimes(axes[0], labels, order)
+    for col in wealth.columns:
+        axes[0].plot(wealth.index, wealth[col].to_numpy(), lw=1.4 if col == "regime" else 0.9, label=col)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("wealth (log), after costs")
+    axes[0].legend(loc="upper left", fontsize=8)
+    axes[0].set_title(title or "Allocation: regime strategy against its comparisons (out of sample)")
+    dd = wealth / wealth.cummax() - 1.0
+    for col in dd.columns:
+        axes[1].plot(dd.index, dd[col].to_numpy(), lw=1.2 if col == "regime" else 0.7, label=col)
+    axes[1].set_ylabel("drawdown")
+    axes[2].stackplot(weights.index, weights.to_numpy().T, labels=list(weights.columns), alpha=0.85)
+    axes[2].set_ylim(0, 1)
+    axes[2].set_ylabel("regime strategy weights")
+    axes[2].legend(loc="upper left", fontsize=7, ncol=weights.shape[1])
     return _save(fig, out)
 
 

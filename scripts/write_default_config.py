@@ -26,6 +26,10 @@ HEADER = """\
 #            for `min_days` days in a row.
 # train      min_days: feature rows after warm-up needed to train.
 # backtest   walk-forward defaults (refit_every null = the first trading day of each month).
+# allocation regime probabilities -> target weights: sleeves (name -> price role, prices column or cash), tilts
+#            (regime -> sleeve -> weight, written from the regime definitions, never fitted), bounds, a no-trade
+#            band, a turnover cap per rebalance, the rebalance schedule, costs, and the placebo of
+#            `regime allocate-backtest`.
 """
 
 

@@ -206,7 +206,8 @@ def test_demo_prints_named_regime_and_saves_chart(tmp_path):
 
 
 def test_help_explains_every_option():
-    for cmd in (["train"], ["score"], ["demo"], ["features"], ["data", "synth"]):
+    for cmd in (["train"], ["score"], ["demo"], ["features"], ["data", "synth"], ["data", "french"], ["backtest"],
+                ["report"], ["signal"], ["allocate-backtest"]):
         r = run(*cmd, "--help")
         assert r.exit_code == 0
         for line in r.stdout.splitlines():
@@ -259,3 +260,47 @@ def test_report_bad_backtest_file(market_dir, tmp_path):
 def test_backtest_window_option_is_validated(market_dir, tmp_path):
     r = run("backtest", "--data", market_dir, "--out", tmp_path / "b.csv", "--window", "sliding")
     one_line_error(r, "window must be 'expanding' or 'rolling:N'")
+
+
+def test_allocate_backtest_and_signal(market_dir, trained, tmp_path):
+    csv = tmp_path / "bt.csv"
+    assert run("backtest", "--data", market_dir, "--config", FAST, "--out", csv, "--refit-every", 63,
+               "--format", "json").exit_code == 0
+    out = tmp_path / "alloc"
+    r = run("allocate-backtest", "--backtest", csv, "--data", market_dir, "--config", FAST, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "placebo" in r.stdout and "Sharpe" in r.stdout
+    assert (out / "allocation.png").read_bytes()[:4] == b"\x89PNG"
+    payload = json.loads((out / "allocation.json").read_text())
+    assert set(payload["table"]) == {"regime", "buy_and_hold", "equal_mix", "placebo"}
+    frame = pd.read_csv(out / "allocation.csv", index_col=0)
+    assert {"ret_regime", "ret_placebo", "w_cash"} <= set(frame.columns)
+    r = run("allocate-backtest", "--backtest", csv, "--data", market_dir, "--config", FAST, "--out", out,
+            "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["placebo_beaten"].keys() == {"sharpe", "max_drawdown"}
+
+    r = run("signal", "--data", market_dir, "--backtest", csv, "--format", "json")
+    assert r.exit_code == 0, r.output
+    sig = json.loads(r.stdout)
+    assert {"asof", "weights", "regime", "confidence", "previous", "change"} <= set(sig)
+    assert abs(sum(sig["weights"].values()) - 1) < 1e-5
+    models, _ = trained
+    r = run("signal", "--data", market_dir, "--models-dir", models, "--name", "t", "--asof", sig["asof"],
+            "--out", tmp_path / "sig.json")
+    assert r.exit_code == 0, r.output
+    assert "Weights to hold" in r.stdout
+    assert json.loads((tmp_path / "sig.json").read_text())["asof"] == sig["asof"]
+
+
+def test_signal_bad_input_one_line(market_dir, trained, tmp_path):
+    models, _ = trained
+    one_line_error(run("signal", "--data", market_dir, "--models-dir", models, "--name", "t", "--asof", "someday"),
+                   "--asof 'someday' is not a date")
+    one_line_error(run("signal", "--data", market_dir, "--model", tmp_path / "m", "--backtest", tmp_path / "b.csv"),
+                   "not both")
+    one_line_error(run("allocate-backtest", "--backtest", tmp_path / "none.csv", "--data", market_dir),
+                   "backtest file", "not found")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("allocation:\n  tilts:\n    stress: {cash: 0.5}\n")
+    one_line_error(run("signal", "--data", market_dir, "--backtest", tmp_path / "none.csv", "--config", bad),
+                   "sum to 0.5000")

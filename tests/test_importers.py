@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from regime.allocation import allocation_backtest, signal
 from regime.backtest import walk_forward
 from regime.config import load_config
 from regime.data import load_data
@@ -57,11 +59,28 @@ def test_import_follows_the_contract(french_dir):
     assert data.rates["fed_funds"].loc["2020-06-01"] == pytest.approx(0.06, abs=0.05)
 
 
-def test_known_crashes_come_out_as_stress_within_days(french_dir):
+@pytest.fixture(scope="module")
+def french_wf(french_dir):
     cfg = load_config(ROOT / "configs" / "french.yaml")
     data = load_data(french_dir, cfg).truncate("2020-12-31")
-    r = walk_forward(data, cfg, start="1985-01-02", refit_every=63)
+    return cfg, data, walk_forward(data, cfg, start="1985-01-02", refit_every=63)
+
+
+def test_known_crashes_come_out_as_stress_within_days(french_wf):
+    _, _, r = french_wf
     lab = r.labels
     for crash in ("1987-10-19", "2008-09-29", "2020-03-09"):
         window = lab.loc[crash:].iloc[:6]  # the crash day and the five trading days after it
         assert (window == "stress").any(), f"{crash}: {window.tolist()}"
+
+
+def test_allocation_on_real_history(french_wf):
+    """The French sleeves (no mega caps): weights sum to 1, cash earns fed funds, stress cuts equity."""
+    cfg, data, r = french_wf
+    res = allocation_backtest(r.probabilities, r.labels, data, cfg.allocation.model_copy(update={"placebo_draws": 5}))
+    assert "mega_cap" not in res.weights.columns and "cash" in res.weights.columns
+    assert np.allclose(res.weights.sum(axis=1), 1.0)
+    assert res.weights.loc["2008-10-01":"2008-12-31", "cash"].mean() > res.weights.loc["2005", "cash"].mean()
+    assert -1 < res.table.loc["regime", "max_drawdown"] < 0
+    sig = signal(r.probabilities, r.labels, data, cfg.allocation, asof="2020-03-20")
+    assert sig.regime == "stress" and sig.weights["cash"] > 0.4
