@@ -9,10 +9,16 @@ The public API:
   filtered probabilities;
 - :func:`fit_regime_model`, :class:`RegimeModel`: a fitted, named model;
 - :func:`score_day`, :class:`ScoreResult`: today's label and why;
+- :func:`walk_forward`, :class:`BacktestResult`: out-of-sample labels and their evaluation;
+- :func:`allocation_signal`, :class:`Signal`: target weights from the regime probabilities;
+- :func:`allocation_backtest`, :class:`AllocationBacktest`: what following them was worth after costs;
 - :func:`simulate_market`: the built-in synthetic market.
 """
 
 from ._version import __version__
+from .allocation import AllocationBacktest, Signal, allocation_backtest
+from .allocation import signal as allocation_signal
+from .backtest import BacktestResult, walk_forward
 from .config import Config, load_config
 from .data import MarketData, load_data
 from .errors import ConfigError, DataError, ModelError, RegimeError
@@ -39,6 +45,12 @@ __all__ = [
     "fit_regime_model",
     "ScoreResult",
     "score_day",
+    "walk_forward",
+    "BacktestResult",
+    "allocation_signal",
+    "Signal",
+    "allocation_backtest",
+    "AllocationBacktest",
     "simulate_market",
     "write_market",
 ]

@@ -80,7 +80,16 @@ def sleeve_returns(data: MarketData, cfg: AllocationConfig) -> pd.DataFrame:
 
 
 def tilt_table(cfg: AllocationConfig, regime_ids: list[str], sleeves: list[str]) -> pd.DataFrame:
-    """The tilts as a regime x sleeve table over the sleeves present, each row renormalised to 1."""
+    """The tilts as a regime x sleeve table over the sleeves present, each row renormalised to 1.
+
+    Raises
+    ------
+    ConfigError
+        A regime has no row, or no weight on any sleeve the data has.
+    """
+    missing = [r for r in regime_ids if r not in cfg.tilts]
+    if missing:
+        raise ConfigError(f"allocation.tilts has no row for regime {missing[0]!r}; add its target weights to the config")
     t = pd.DataFrame({r: cfg.tilts[r] for r in regime_ids}).T.reindex(columns=sleeves).fillna(0.0)
     sums = t.sum(axis=1)
     empty = sums[sums <= 0]

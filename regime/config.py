@@ -431,9 +431,6 @@ class Config(_Strict):
     def _check(self) -> Config:
         if not self.regimes:
             raise ValueError("regimes: at least one regime is needed")
-        missing = [r for r in self.regimes if r not in self.allocation.tilts]
-        if missing:
-            raise ValueError(f"allocation.tilts has no row for regime {missing[0]!r}; add its target weights")
         for rid in self.regimes:
             if not rid.replace("_", "").isalnum():
                 raise ValueError(f"regimes: id {rid!r} must be letters, digits and underscores")
