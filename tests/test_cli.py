@@ -304,3 +304,17 @@ def test_signal_bad_input_one_line(market_dir, trained, tmp_path):
     bad.write_text("allocation:\n  tilts:\n    stress: {cash: 0.5}\n")
     one_line_error(run("signal", "--data", market_dir, "--backtest", tmp_path / "none.csv", "--config", bad),
                    "sum to 0.5000")
+
+
+def test_signal_cron_script_writes_json_and_keeps_it_on_failure(market_dir, trained, tmp_path):
+    models, _ = trained
+    script = Path(__file__).resolve().parents[1] / "scripts" / "signal_daily.py"
+    target = tmp_path / "weights.json"
+    base = [sys.executable, str(script), "--data", str(market_dir), "--models-dir", str(models), "--name", "t"]
+    proc = subprocess.run(base + ["--out", str(target)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(target.read_text())
+    before = target.read_text()
+    proc = subprocess.run(base + ["--out", str(target), "--asof", "2999-01-01"], capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "outside" in proc.stderr
+    assert target.read_text() == before
