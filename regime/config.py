@@ -242,7 +242,7 @@ class BacktestConfig(_Strict):
         20, ge=1, description="EM iterations of a warm-started refit (the first fit uses model.n_iter)"
     )
     fresh_every: int | None = Field(
-        12, ge=1, description="every Nth refit also fits from scratch with all restarts; the better objective wins"
+        6, ge=1, description="every Nth refit also fits from scratch with all restarts; the better objective wins"
     )
     confirm_days: int = Field(
         5, ge=1, description="a regime change counts as detected once the label shows it this many days running"
