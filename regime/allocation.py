@@ -323,6 +323,14 @@ class AllocationBacktest:
                 raise ValueError(f"placebo_beaten[{k}] must be a share in [0, 1]")
 
 
+def _check_calendar(probs: pd.DataFrame, rets: pd.DataFrame) -> None:
+    """Every probability date must be a price date: probabilities from other data would earn made-up returns."""
+    missing = probs.index.difference(rets.index)
+    if len(missing):
+        raise DataError(f"probability date {missing[0].date()} is not in the prices; use the data directory the "
+                        "backtest or model ran on")
+
+
 def _cash_rate(sleeve_rets: pd.DataFrame, cfg: AllocationConfig) -> pd.Series | None:
     cash = [s for s, src in cfg.sleeves.items() if src == "cash" and s in sleeve_rets]
     return sleeve_rets[cash[0]] if cash else None
@@ -358,9 +366,7 @@ def allocation_backtest(
     if lag not in (0, 1):
         raise ValueError("lag must be 1 (or 0, the look-ahead used only to test the lag)")
     rets = sleeve_returns(data, cfg)
-    missing = probs.index.difference(rets.index)
-    if len(missing):
-        raise DataError(f"backtest day {missing[0].date()} is not in the prices; use the data the backtest ran on")
+    _check_calendar(probs, rets)
     tilts = tilt_table(cfg, list(probs.columns), list(rets.columns))
     used = probs if lag == 1 else probs.shift(-1).ffill()
     regime = simulate(target_weights(used, tilts, cfg.bounds), rets, cfg)
@@ -472,6 +478,7 @@ def signal(probs: pd.DataFrame, labels: pd.Series, data: MarketData, cfg: Alloca
         day = p.index[p.index <= req][-1]
     p = p.loc[:day]
     rets = sleeve_returns(data.truncate(day), cfg)
+    _check_calendar(p, rets)
     tilts = tilt_table(cfg, list(p.columns), list(rets.columns))
     run = simulate(target_weights(p, tilts, cfg.bounds), rets, cfg)
     w, prev, tgt = run.weights.iloc[-1], run.drifted.iloc[-1], run.targets.iloc[-1]

@@ -218,3 +218,14 @@ def test_every_regime_needs_a_tilt_row():
 def test_unknown_sleeve_column_is_named(data):
     with pytest.raises(ConfigError, match="allocation.sleeves.gold: 'gld' is not a price role"):
         sleeve_returns(data, AllocationConfig(sleeves={"gold": "gld", "cash": "cash"}, tilts={}))
+
+
+def test_probabilities_from_other_data_are_refused(wf, data):
+    """Dates the prices lack would silently earn nothing: both paths name the first such date."""
+    shifted = wf.probabilities.copy()
+    shifted.index = shifted.index + pd.Timedelta(days=1)  # Saturdays appear
+    labels = wf.labels.set_axis(shifted.index)
+    with pytest.raises(DataError, match="probability date .* is not in the prices"):
+        allocation_backtest(shifted, labels, data, AllocationConfig(placebo_draws=1))
+    with pytest.raises(DataError, match="probability date .* is not in the prices"):
+        signal(shifted, labels, data, AllocationConfig())
