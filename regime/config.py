@@ -87,6 +87,7 @@ class FeaturesConfig(_Strict):
     concentration_top: int = 10
     concentration_window: int = 63
     size_corr_windows: tuple[int, ...] = (10, 21, 63)
+    dispersion_windows: tuple[int, ...] = (5, 10, 21)
     policy_change_windows: tuple[int, ...] = (63, 126)
     yield_change_windows: tuple[int, ...] = (21, 63)
     credit_change_windows: tuple[int, ...] = (21, 63)
@@ -96,7 +97,7 @@ class FeaturesConfig(_Strict):
     proxy_window: int = 21
 
     @field_validator(
-        "momentum_windows", "breadth_ma_windows", "size_corr_windows", "policy_change_windows", "yield_change_windows",
+        "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows", "yield_change_windows",
         "credit_change_windows", "vol_windows", "return_windows",
     )
     @classmethod
@@ -124,20 +125,24 @@ class FeaturesConfig(_Strict):
             self.high_low_window + self.high_low_smooth,
             self.concentration_window + 1,
             max(self.size_corr_windows) + 1,
+            max(self.dispersion_windows) + 1,
             max(self.vol_windows) + 1,
             max(self.return_windows) + 1,
             self.drawdown_window,
         )
 
 
-#: The model's default features: slow relative strength, size leadership from the constituents (faster and
-#: less noisy than index spreads), breadth, fast risk, rate changes and the priced policy path. No trending
-#: levels except the curve's slope and the 2y-policy spread, which revert.
+#: The model's default features: slow relative strength, size leadership and sector rotation from the
+#: constituents (faster and less noisy than index spreads), breadth, fast risk and cross-sectional
+#: dispersion, short rate changes and the priced policy path. No trending levels except the curve's slope
+#: and the 2y-policy spread, which revert.
 DEFAULT_MODEL_FEATURES = (
-    "rs_small_large_vs_ma", "rs_ew_cw_vs_ma", "rs_mega_large_vs_ma", "rs_mid_large_vs_ma",
-    "br_size_corr_10d", "br_size_corr_21d", "br_size_corr_63d", "br_ad_slope",
+    "rs_small_large_vs_ma", "rs_ew_cw_vs_ma",
+    "br_size_corr_10d", "br_size_corr_21d", "br_ad_slope",
+    "br_rotation_5d", "br_rotation_10d", "br_rotation_21d",  # present only when constituents have sectors
+    "br_dispersion_5d", "br_dispersion_21d",
     "rk_vol_10d", "rk_vol_21d", "rk_ret_10d",
-    "rt_credit_chg_21d", "rt_2y_chg_21d", "rt_policy_chg_63d", "rt_10y_chg_63d", "rt_slope", "rt_2y_policy",
+    "rt_credit_chg_21d", "rt_2y_chg_21d", "rt_slope", "rt_2y_policy",
     "px_ew_cw_spread", "px_dispersion",  # breadth proxies: present only when there are no constituents
 )
 

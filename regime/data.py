@@ -46,6 +46,9 @@ class MarketData:
         File name -> SHA-256 of its bytes, in reading order.
     source : Path
         The data directory.
+    sectors : DataFrame or None
+        Each constituent's sector on each day as an integer code (dates x
+        tickers, NaN where unknown); None when ``sector`` is absent.
     """
 
     prices: pd.DataFrame
@@ -55,6 +58,7 @@ class MarketData:
     roles: RolesConfig
     files: dict[str, str] = field(default_factory=dict)
     source: Path = Path(".")
+    sectors: pd.DataFrame | None = None
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -94,6 +98,7 @@ class MarketData:
             roles=self.roles,
             files=self.files,
             source=self.source,
+            sectors=cut(self.sectors),
         )
 
 
@@ -284,13 +289,15 @@ def _load_rates(path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_sta
     return align_asof(df, dates, max_stale_days)
 
 
-def _load_constituents(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _load_constituents(
+    path: Path, dates: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     name = path.name
     df = read_table(path)
     for col in ("ticker", "close"):
         if col not in df.columns:
             raise DataError(
-                f"{name} has no '{col}' column; constituents are long format date,ticker,close[,market_cap]"
+                f"{name} has no '{col}' column; constituents are long format date,ticker,close[,market_cap][,sector]"
             )
     df = _check_dates(df, name, unique=False)
     tick = df["ticker"].astype(str).str.strip().to_numpy()
@@ -311,15 +318,20 @@ def _load_constituents(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFram
                 f"{name}: {col} of {tick[i]} is {vals[col].iloc[i]:g} on {df.index[i].date()}; must be > 0"
             )
 
-    def wide(col: str) -> pd.DataFrame:
+    def wide(col: str, values: np.ndarray | None = None) -> pd.DataFrame:
         arr = np.full((len(duniq), len(tuniq)), np.nan)
-        arr[dcodes, tcodes] = vals[col].to_numpy()
+        arr[dcodes, tcodes] = vals[col].to_numpy() if values is None else values
         frame = pd.DataFrame(arr, index=pd.DatetimeIndex(duniq, name="date"), columns=pd.Index(tuniq, name="ticker"))
         return frame.sort_index().reindex(dates)
 
     closes = wide("close")
     caps = wide("market_cap") if "market_cap" in vals else None
-    return closes, caps
+    sectors = None
+    if "sector" in df.columns:
+        label = df["sector"].astype("string").str.strip()
+        codes = pd.factorize(label.where(label != ""), sort=True)[0].astype(float)
+        sectors = wide("sector", np.where(codes < 0, np.nan, codes))
+    return closes, caps, sectors
 
 
 def load_data(directory: str | Path, config: Config | None = None) -> MarketData:
@@ -359,14 +371,14 @@ def load_data(directory: str | Path, config: Config | None = None) -> MarketData
         rates = _load_rates(rpath, roles, dates, config.data.max_stale_days)
         files[rpath.name] = _sha256(rpath)
 
-    closes = caps = None
+    closes = caps = sectors = None
     cpath = _find(directory, "constituents", required=False)
     if cpath is not None:
-        closes, caps = _load_constituents(cpath, dates)
+        closes, caps, sectors = _load_constituents(cpath, dates)
         files[cpath.name] = _sha256(cpath)
 
     log.info("loaded %s: %d days %s..%s", directory, len(dates), dates[0].date(), dates[-1].date())
-    return MarketData(prices, rates, closes, caps, roles, files, directory)
+    return MarketData(prices, rates, closes, caps, roles, files, directory, sectors)
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:

@@ -78,7 +78,7 @@ class SyntheticMarket:
         fed funds every calendar day, the others on business days with blank
         holidays, as FRED publishes them.
     constituents : DataFrame
-        Long format ``ticker, close, market_cap`` indexed by date.
+        Long format ``ticker, close, market_cap, sector`` indexed by date.
     truth : Series
         The true regime id of every price date.
     """
@@ -263,6 +263,7 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         "ticker": np.tile(tickers, n),
         "close": closes.ravel().round(4),
         "market_cap": caps.ravel().round(-3),
+        "sector": np.tile([f"SEC{k:02d}" for k in sector], n),
     }).set_index("date")
     truth = pd.Series(np.array(REGIMES)[path], index=dates, name="regime")
     return SyntheticMarket(prices=prices.round(4), rates=rates, constituents=cons, truth=truth)

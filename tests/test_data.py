@@ -146,6 +146,20 @@ def test_duplicate_constituent_row(copy_dir):
         load_data(d)
 
 
+def test_sectors_are_optional_codes_per_day(copy_dir, data, market):
+    """``sector`` becomes integer codes on the price calendar; blank cells are unknown; no column, no sectors."""
+    first = market.constituents.groupby("ticker")["sector"].first()
+    assert (data.sectors.iloc[0].map(lambda c: sorted(first.unique())[int(c)]) == first).all()
+    d = copy_dir()
+    df = read_csv(d / "constituents.csv")
+    df.loc[5, "sector"] = ""
+    _write(df, d / "constituents.csv")
+    day, tick = pd.Timestamp(df.loc[5, "date"]), df.loc[5, "ticker"]
+    assert np.isnan(load_data(d).sectors.loc[day, tick])
+    _write(df.drop(columns="sector"), d / "constituents.csv")
+    assert load_data(d).sectors is None
+
+
 def test_both_csv_and_parquet(copy_dir, data):
     d = copy_dir()
     data.prices.reset_index().to_parquet(d / "prices.parquet")

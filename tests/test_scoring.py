@@ -66,7 +66,7 @@ def test_asof_during_warm_up(model, data):
 def test_model_trained_on_features_the_data_lacks(model, data):
     from regime.data import MarketData
 
-    no_rates = MarketData(data.prices, None, data.closes, data.caps, data.roles, source=data.source)
+    no_rates = MarketData(data.prices, None, data.closes, data.caps, data.roles, source=data.source, sectors=data.sectors)
     with pytest.raises(ModelError, match=r"trained on features the data in .* does not provide: rt_"):
         score_day(model, no_rates)
 

@@ -19,7 +19,8 @@ def test_shapes_and_contract(market):
     assert list(market.prices.columns) == ["spx", "spx_ew", "ndx", "mid", "sml", "rut"]
     assert (market.prices > 0).all().all()
     assert set(market.truth.unique()) == {"concentration", "broadening", "stress"}
-    assert list(market.constituents.columns) == ["ticker", "close", "market_cap"]
+    assert list(market.constituents.columns) == ["ticker", "close", "market_cap", "sector"]
+    assert market.constituents.groupby("ticker")["sector"].nunique().eq(1).all()
     assert market.constituents["ticker"].nunique() == 120
 
 

@@ -8,7 +8,9 @@ import pandas as pd
 from ..config import FeaturesConfig
 
 
-def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig) -> pd.DataFrame:
+def breadth(
+    closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig, sectors: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Breadth features from constituent closes (and caps, for concentration).
 
     Every value at date t uses closes up to t only. Names without a close on a
@@ -25,6 +27,17 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
       ``concentration_top`` largest names, |C_top| / (|C_top| + |C_rest|);
     - ``br_eff_names`` (needs caps): log of the effective number of names,
       1 / sum(w^2) of cap weights;
+    - ``br_dispersion_<w>d``: cross-sectional dispersion, the ``w``-day
+      mean of the log interquartile range of the names' daily log returns.
+      It jumps within days when a market turns stressed and falls back as
+      soon as it calms, while index volatility needs its whole window;
+    - ``br_rotation_<w>d`` (needs sectors): sector rotation, the ``w``-day
+      mean of the log ratio of the sectors' dispersion (the standard
+      deviation across sectors of each sector's equal-weighted mean daily log
+      return, sectors as of the previous day) to the names' dispersion (the
+      interquartile range above). High when money moves between whole
+      sectors rather than single names; the ratio cancels the market's
+      volatility level, so it is not a second stress gauge;
     - ``br_size_corr_<w>d`` (needs caps): size leadership, the ``w``-day mean
       of each day's cross-sectional rank (Spearman) correlation between the
       names' returns and their previous-day market caps: positive when the
@@ -38,6 +51,8 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
     caps : DataFrame or None
         Market caps, same shape; None skips the concentration features.
     cfg : FeaturesConfig
+    sectors : DataFrame or None
+        Integer sector codes, same shape; None skips sector rotation.
 
     Returns
     -------
@@ -64,6 +79,18 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
     n_hl = hi.notna().sum(axis=1)
     hl = ((closes >= hi) & hi.notna()).sum(axis=1) - ((closes <= lo) & lo.notna()).sum(axis=1)
     out["br_hi_lo"] = (hl / n_hl.where(n_hl > 0)).rolling(cfg.high_low_smooth).mean()
+    log_ret = np.log(closes.where(closes > 0)).diff()
+    quart = log_ret.quantile([0.25, 0.75], axis=1).T
+    iqr = quart.iloc[:, 1] - quart.iloc[:, 0]
+    log_iqr = np.log(iqr.where((iqr > 0) & (log_ret.notna().sum(axis=1) >= 4)))
+    for w in cfg.dispersion_windows:
+        out[f"br_dispersion_{w}d"] = log_iqr.rolling(w).mean()
+    if sectors is not None:
+        by_sector = _sector_returns(log_ret, sectors.shift(1))
+        sector_sd = by_sector.std(axis=1).where(by_sector.notna().sum(axis=1) >= 3)
+        rotation = np.log(sector_sd.where(sector_sd > 0)) - log_iqr
+        for w in cfg.dispersion_windows:
+            out[f"br_rotation_{w}d"] = rotation.rolling(w).mean()
 
     if caps is not None:
         caps_prev = caps.shift(1)
@@ -86,6 +113,14 @@ def breadth(closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig
         for w in cfg.size_corr_windows:
             out[f"br_size_corr_{w}d"] = size_corr.rolling(w).mean()
     return pd.DataFrame(out, index=closes.index)
+
+
+def _sector_returns(log_ret: pd.DataFrame, sectors: pd.DataFrame) -> pd.DataFrame:
+    """Each day's equal-weighted mean return of every sector's names (dates x sector codes)."""
+    codes = np.unique(sectors.to_numpy()[np.isfinite(sectors.to_numpy())])
+    return pd.DataFrame(
+        {int(k): log_ret.where(sectors == k).mean(axis=1) for k in codes}, index=log_ret.index
+    )
 
 
 def _rank_corr(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:

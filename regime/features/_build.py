@@ -47,7 +47,7 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
         else:
             log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
     if data.closes is not None:
-        parts.append(breadth(data.closes, data.caps, cfg))
+        parts.append(breadth(data.closes, data.caps, cfg, data.sectors))
     else:
         parts.append(breadth_proxies(levels, cfg))
     rates = {r: s for r in RATE_ROLES if (s := data.series(r)) is not None}

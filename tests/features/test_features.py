@@ -20,7 +20,7 @@ def test_all_families_present(feats):
     prefixes = {c.split("_")[0] for c in feats.columns}
     assert prefixes == {"rs", "br", "rt", "rk"}
     for c in ["rs_ew_cw_mom_63d", "rs_mega_large_rank", "br_above_200d", "br_top10_share", "br_eff_names",
-              "br_size_corr_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
+              "br_size_corr_21d", "br_dispersion_5d", "br_rotation_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
         assert c in feats.columns
 
 
@@ -39,7 +39,7 @@ def test_features_do_not_depend_on_where_history_starts(data, feats):
     cfg = fast_config()
     late = MarketData(
         prices=data.prices.loc[start:], rates=data.rates.loc[start:], closes=data.closes.loc[start:],
-        caps=data.caps.loc[start:], roles=data.roles,
+        caps=data.caps.loc[start:], roles=data.roles, sectors=data.sectors.loc[start:],
     )
     f2 = build_features(late, cfg)
     after = data.dates[300 + cfg.features.lookback() + 5]
@@ -95,6 +95,34 @@ def test_size_corr_by_hand():
     assert br["br_size_corr_1d"].iloc[:1].isna().all()  # no return on the first day
 
 
+def test_dispersion_and_rotation_by_hand():
+    idx = pd.bdate_range("2020-01-01", periods=3)
+    # four names in two sectors; day 1: sector X up 2 %, sector Y flat, no spread inside a sector;
+    # day 2: every name's return differs, the two sectors' means do not
+    r1 = np.array([0.02, 0.02, 0.0, 0.0])
+    r2 = np.array([0.01, -0.01, 0.03, -0.03])
+    closes = pd.DataFrame(100.0 * np.exp(np.cumsum([np.zeros(4), r1, r2], axis=0)), index=idx, columns=list("ABCD"))
+    sectors = pd.DataFrame([[0.0, 0.0, 1.0, 1.0]] * 3, index=idx, columns=list("ABCD"))
+    cfg = FeaturesConfig(dispersion_windows=(1,), breadth_ma_windows=(2,), high_low_window=2)
+    iqr = [np.subtract(*np.percentile(r, [75, 25])) for r in (r1, r2)]
+    # a sector dispersion needs three sectors: with two it is undefined
+    br = breadth(closes, None, cfg, sectors)
+    assert br["br_dispersion_1d"].tolist()[1:] == pytest.approx(np.log(iqr))
+    assert br["br_rotation_1d"].isna().all()
+    three = pd.DataFrame([[0.0, 0.0, 1.0, 2.0]] * 3, index=idx, columns=list("ABCD"))
+    br = breadth(closes, None, cfg, three)
+    # day 1: sector means 0.02, 0, 0 -> sd 0.011547; day 2: means 0, 0.03, -0.03 -> sd 0.03
+    want = np.log([np.std([0.02, 0.0, 0.0], ddof=1), np.std([0.0, 0.03, -0.03], ddof=1)]) - np.log(iqr)
+    assert br["br_rotation_1d"].tolist()[1:] == pytest.approx(want)
+
+
+def test_rotation_separates_broadening_from_concentration(market, feats):
+    """The built-in market rotates between sectors more in broadening than in concentration."""
+    truth = market.truth.reindex(feats.index)
+    x = feats["br_rotation_21d"]
+    assert x[truth == "broadening"].mean() > x[truth == "concentration"].mean() + x.std()
+
+
 def test_size_corr_separates_concentration_from_broadening(market, feats):
     """On the built-in market the big names lead in concentration and lag in broadening."""
     truth = market.truth.reindex(feats.index)
@@ -132,7 +160,7 @@ def test_model_feature_selection_uses_default_list_and_globs(feats):
 
     cols = select_features(feats.columns, Config().model.leaves()[0])
     assert cols == [c for c in feats.columns if c in DEFAULT_MODEL_FEATURES]
-    assert "rt_policy" not in cols and "rt_policy_chg_63d" in cols  # changes, not trending levels
+    assert "rt_policy" not in cols and "rt_2y_chg_21d" in cols  # changes, not trending levels
     leaf = ModelConfig(include=("rs_*_mom_*",), exclude=("*_126d",)).leaves()[0]
     assert select_features(feats.columns, leaf) == [c for c in feats.columns
                                                     if c.startswith("rs_") and "_mom_" in c and not c.endswith("126d")]
