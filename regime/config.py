@@ -90,7 +90,7 @@ class FeaturesConfig(_Strict):
     dispersion_windows: tuple[int, ...] = (5, 10, 21)
     policy_change_windows: tuple[int, ...] = (63, 126)
     yield_change_windows: tuple[int, ...] = (21, 63)
-    credit_change_windows: tuple[int, ...] = (21, 63)
+    credit_change_windows: tuple[int, ...] = (10, 21, 63)
     vol_windows: tuple[int, ...] = (10, 21, 63)
     return_windows: tuple[int, ...] = (10, 21, 63)
     drawdown_window: int = 252
@@ -140,9 +140,8 @@ DEFAULT_MODEL_FEATURES = (
     "rs_small_large_vs_ma", "rs_ew_cw_vs_ma",
     "br_size_corr_10d", "br_size_corr_21d", "br_ad_slope",
     "br_rotation_5d", "br_rotation_10d", "br_rotation_21d",  # present only when constituents have sectors
-    "br_dispersion_5d", "br_dispersion_21d",
-    "rk_vol_10d", "rk_vol_21d", "rk_ret_10d",
-    "rt_credit_chg_21d", "rt_2y_chg_21d", "rt_slope", "rt_2y_policy",
+    "br_dispersion_5d", "rk_vol_10d", "rk_ret_10d",
+    "rt_credit_chg_10d", "rt_credit_chg_21d", "rt_2y_chg_21d", "rt_slope", "rt_2y_policy",
     "px_ew_cw_spread", "px_dispersion",  # breadth proxies: present only when there are no constituents
 )
 
@@ -229,12 +228,14 @@ class LabelConfig(_Strict):
 
     The reported regime changes only when the new leader's filtered
     probability beats the current label's by ``margin``, or when it has led
-    for ``min_days`` days in a row. The defaults report the most probable
-    regime every day.
+    for ``min_days`` days in a row. ``margin=0, min_days=1`` reports the most
+    probable regime every day; the defaults were chosen on development seeds
+    of the built-in market (``scripts/bench_backtest.py`` prints the
+    trade-off between switches and lag).
     """
 
     margin: float = Field(0.3, ge=0, le=1)
-    min_days: int = Field(3, ge=1)
+    min_days: int = Field(5, ge=1)
 
 
 class BacktestConfig(_Strict):
