@@ -65,9 +65,13 @@ def test_prefix_backtest_rows_unchanged_by_later_data(result, data, market, cfg)
 
 def test_metrics_against_truth_beat_chance(result):
     t = result.truth
-    assert t["balanced_accuracy"] > 0.6  # a floor that a regression would break; chance is 0.33
-    assert 0 <= t["ece"] <= 1 and 0 <= t["brier"] <= 2
-    assert t["median_detection_lag_days"] is not None and t["changes"] > 3
+    # floors looser than the benchmark's targets, which a regression would break (this short market with fewer
+    # names and restarts measured 0.88 balanced accuracy, 1.9x the truth's switches, 8.5 days' lag, ECE 0.04)
+    assert t["balanced_accuracy"] > 0.75  # chance is 0.33
+    assert t["switches_per_year"] < 3 * t["truth_switches_per_year"]
+    assert t["median_detection_lag_days"] is not None and t["median_detection_lag_days"] < 25
+    assert 0 <= t["ece"] < 0.15 and 0 <= t["brier"] <= 2
+    assert t["changes"] > 3
 
 
 def test_summary_has_index_stats_per_regime(result):
