@@ -97,8 +97,8 @@ class FeaturesConfig(_Strict):
     proxy_window: int = 21
 
     @field_validator(
-        "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows", "yield_change_windows",
-        "credit_change_windows", "vol_windows", "return_windows",
+        "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows",
+        "yield_change_windows", "credit_change_windows", "vol_windows", "return_windows",
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:

@@ -329,8 +329,14 @@ def _load_constituents(
     sectors = None
     if "sector" in df.columns:
         label = df["sector"].astype("string").str.strip()
-        codes = pd.factorize(label.where(label != ""), sort=True)[0].astype(float)
-        sectors = wide("sector", np.where(codes < 0, np.nan, codes))
+        codes, names = pd.factorize(label.where(label != ""), sort=True)
+        if len(names) < 3:
+            log.warning(
+                "%s: column 'sector' names %d sector(s); sector rotation needs at least 3, so it is left out",
+                name, len(names),
+            )
+        else:
+            sectors = wide("sector", np.where(codes < 0, np.nan, codes.astype(float)))
     return closes, caps, sectors
 
 

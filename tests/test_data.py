@@ -160,6 +160,16 @@ def test_sectors_are_optional_codes_per_day(copy_dir, data, market):
     assert load_data(d).sectors is None
 
 
+def test_too_few_sectors_leave_rotation_out_with_a_warning(copy_dir, caplog):
+    d = copy_dir()
+    df = read_csv(d / "constituents.csv")
+    df["sector"] = np.where(df.index % 2 == 0, "Tech", "")
+    _write(df, d / "constituents.csv")
+    with caplog.at_level(logging.WARNING):
+        assert load_data(d).sectors is None
+    assert "column 'sector' names 1 sector(s); sector rotation needs at least 3" in caplog.text
+
+
 def test_both_csv_and_parquet(copy_dir, data):
     d = copy_dir()
     data.prices.reset_index().to_parquet(d / "prices.parquet")
