@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+from pydantic import BaseModel, ValidationError
 
 from . import __version__
+from .config import Config
 from .data import MarketData
 from .errors import ModelError
 from .pipeline import RegimeModel
@@ -111,6 +113,26 @@ def resolve_model_path(model: str | Path | None, models_dir: str | Path, name: s
     return Path(models_dir) / name / "latest"
 
 
+def _current_config(saved: BaseModel) -> Config:
+    """An artifact's config as this version's ``Config``.
+
+    Every value the artifact was saved with is kept; fields added since (new
+    feature windows, new sections) take their defaults, so an older model
+    scores with exactly the features and settings it was trained with.
+    """
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, BaseModel):
+            return {k: plain(x) for k, x in vars(v).items()}
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return Config.model_validate(plain(saved))
+
+
 def load_artifact(path: str | Path) -> tuple[RegimeModel, dict[str, Any]]:
     """Load a model and its metadata.
 
@@ -131,6 +153,13 @@ def load_artifact(path: str | Path) -> tuple[RegimeModel, dict[str, Any]]:
         ) from None
     if not isinstance(model, RegimeModel):
         raise ModelError(f"model file {mfile} does not hold a regime model; retrain with `regime train`")
+    try:
+        model.config = _current_config(model.config)
+    except ValidationError as exc:
+        raise ModelError(
+            f"model file {mfile} was saved with a config this version cannot read "
+            f"({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}); retrain with `regime train`"
+        ) from None
     meta_file = path / META_FILE
     try:
         metadata = json.loads(meta_file.read_text())

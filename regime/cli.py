@@ -493,10 +493,6 @@ def signal(
             status.update(f"loading model {path}")
             rmodel, _ = load_artifact(path)
             cfg = load_config(config) if config is not None else rmodel.config
-            if not hasattr(cfg, "allocation"):  # an artifact saved before allocation existed
-                from .config import Config
-
-                cfg = Config(**{k: getattr(cfg, k) for k in ("roles", "data", "features", "model", "regimes")})
             mdata = load_data(data, rmodel.config)
             if asof is not None:
                 try:

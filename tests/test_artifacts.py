@@ -23,6 +23,33 @@ def test_round_trip_and_metadata(model, data, tmp_path):
     assert json.loads((path / "metadata.json").read_text()) == meta2
 
 
+def test_artifact_saved_before_newer_config_fields_still_scores(model, data, tmp_path):
+    """An artifact pickled before a config field existed loads with that field's default and the rest as saved."""
+    import copy
+
+    from regime.allocation import signal
+    from regime.config import AllocationConfig, FeaturesConfig
+    from regime.features import build_features
+    from regime.scoring import score_day
+
+    path = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    old = copy.deepcopy(model)
+    old.config.label.__dict__["min_days"] = 3  # a value the old version saved
+    del old.config.features.__dict__["dispersion_windows"]  # fields that did not exist then
+    del old.config.__dict__["allocation"]
+    joblib.dump(old, path / "model.joblib")
+    with pytest.raises(AttributeError):
+        old.config.features.dispersion_windows
+    loaded, _ = load_artifact(path)
+    assert loaded.config.features.dispersion_windows == FeaturesConfig().dispersion_windows
+    assert loaded.config.label.min_days == 3
+    assert loaded.config.allocation == AllocationConfig()
+    assert loaded.config.model == model.config.model
+    assert score_day(loaded, data).regime == score_day(model, data).regime
+    probs = loaded.filtered_probabilities(build_features(data, loaded.config)).dropna()
+    assert abs(sum(signal(probs, loaded.labels_from(probs), data, loaded.config.allocation).weights.values()) - 1) < 1e-9
+
+
 def test_second_save_moves_latest(model, data, tmp_path):
     first = save_artifact(model, build_metadata(model, data), tmp_path, "m")
     second = save_artifact(model, build_metadata(model, data), tmp_path, "m")
