@@ -17,7 +17,7 @@ import pandas as pd
 
 from .backtest import refit_schedule
 from .config import PRICE_ROLES, AllocationConfig
-from .data import MarketData
+from .data import MarketData, parse_day
 from .errors import ConfigError, DataError
 from .metrics import TRADING_DAYS
 
@@ -468,10 +468,7 @@ def signal(probs: pd.DataFrame, labels: pd.Series, data: MarketData, cfg: Alloca
     if asof is None:
         day = p.index[-1]
     else:
-        try:
-            req = pd.Timestamp(asof)
-        except (ValueError, TypeError):
-            raise DataError(f"--asof {asof!r} is not a date; write it as YYYY-MM-DD") from None
+        req = parse_day(asof)
         if req < p.index[0] or req > p.index[-1]:
             raise DataError(f"--asof {req.date()} is outside the probabilities ({p.index[0].date()} to "
                             f"{p.index[-1].date()}); pick a day in that range")

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .config import Config
-from .data import MarketData
+from .data import MarketData, parse_day
 from .errors import ConfigError, DataError
 from .features import build_features
 from .labeling import persistent_labels
@@ -181,10 +181,7 @@ def walk_forward(
     if start is None:
         start_ts = first_ok
     else:
-        try:
-            start_ts = pd.Timestamp(start)
-        except (ValueError, TypeError):
-            raise DataError(f"--start {start!r} is not a date; write it as YYYY-MM-DD") from None
+        start_ts = parse_day(start, "--start")
         if start_ts > dates[-1]:
             raise DataError(f"--start {start_ts.date()} is after the last date {dates[-1].date()}; pick an earlier day")
         if start_ts < first_ok:

@@ -117,6 +117,11 @@ ConfigOpt = Annotated[
 ModelsDirOpt = Annotated[Path, typer.Option("--models-dir", help="Root of the artifact store.")]
 NameOpt = Annotated[str, typer.Option("--name", help="Model name: artifacts go to <models-dir>/<name>/<UTC timestamp>.")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", help="table for people, json for machines.")]
+AsofOpt = Annotated[
+    str | None,
+    typer.Option("--asof", help="The as-of day, YYYY-MM-DD (no later data is used); default: the last date."),
+]
+JsonOutOpt = Annotated[Path | None, typer.Option("--out", help="Also write the JSON to this file (atomically).")]
 
 
 def train_to_store(data_dir: Path, config_path: Path | None, models_dir: Path, name: str,
@@ -218,11 +223,9 @@ def score(
     model: Annotated[Path | None, typer.Option("--model", help="Artifact directory or its model.joblib.")] = None,
     models_dir: ModelsDirOpt = Path("models"),
     name: NameOpt = "default",
-    asof: Annotated[str | None, typer.Option("--asof", help="Day to classify, YYYY-MM-DD; default: last date.")] = None,
+    asof: AsofOpt = None,
     fmt: FormatOpt = Fmt.table,
-    json_out: Annotated[
-        Path | None, typer.Option("--out", help="Also write the JSON result to this file (atomically).")
-    ] = None,
+    json_out: JsonOutOpt = None,
 ) -> None:
     """Classify the as-of day with a trained model: regime, confidence, probabilities, drivers.
 
@@ -461,11 +464,9 @@ def signal(
     ] = None,
     models_dir: ModelsDirOpt = Path("models"),
     name: NameOpt = "default",
-    asof: Annotated[str | None, typer.Option("--asof", help="Decision day, YYYY-MM-DD; default: the last day.")] = None,
+    asof: AsofOpt = None,
     fmt: FormatOpt = Fmt.table,
-    json_out: Annotated[
-        Path | None, typer.Option("--out", help="Also write the JSON signal to this file (atomically).")
-    ] = None,
+    json_out: JsonOutOpt = None,
 ) -> None:
     """Target weights over the sleeves from the regime probabilities, decided at the as-of close.
 
@@ -476,7 +477,7 @@ def signal(
     """
     from .allocation import signal as make_signal
     from .config import load_config
-    from .data import load_data
+    from .data import load_data, parse_day
 
     if model is not None and backtest_csv is not None:
         from .errors import ConfigError
@@ -495,12 +496,7 @@ def signal(
             cfg = load_config(config) if config is not None else rmodel.config
             mdata = load_data(data, rmodel.config)
             if asof is not None:
-                try:
-                    mdata = mdata.truncate(pd.Timestamp(asof))
-                except (ValueError, TypeError):
-                    from .errors import DataError
-
-                    raise DataError(f"--asof {asof!r} is not a date; write it as YYYY-MM-DD") from None
+                mdata = mdata.truncate(parse_day(asof))
             status.update("filtering")
             feats = build_features(mdata, rmodel.config)
             rmodel.check_features(feats, source=f"the data in {data}")

@@ -387,6 +387,14 @@ def load_data(directory: str | Path, config: Config | None = None) -> MarketData
     return MarketData(prices, rates, closes, caps, roles, files, directory, sectors)
 
 
+def parse_day(value: str | pd.Timestamp, option: str = "--asof") -> pd.Timestamp:
+    """A day given on the command line or to the API, or a one-line DataError naming the option."""
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise DataError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write a frame with a ``date`` index as CSV or Parquet (by suffix), atomically."""
     tmp = path.with_name(f".{path.name}.tmp")

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import MarketData
+from .data import MarketData, parse_day
 from .errors import DataError
 from .features import build_features
 from .pipeline import RegimeModel
@@ -143,10 +143,7 @@ def score_day(
     if asof is None:
         day = last
     else:
-        try:
-            req = pd.Timestamp(asof)
-        except (ValueError, TypeError):
-            raise DataError(f"--asof {asof!r} is not a date; write it as YYYY-MM-DD") from None
+        req = parse_day(asof)
         if req < first or req > last:
             raise DataError(
                 f"as-of date {req.date()} is outside the data ({first.date()} to {last.date()}); "
