@@ -527,6 +527,7 @@ def allocate_backtest(
     (same durations, random order; the mean of allocation.placebo_draws draws).
     """
     from .allocation import allocation_backtest
+    from .data import write_table
     from .plotting import plot_allocation
 
     with _stage("allocation backtest", quiet=fmt is Fmt.json) as status:
@@ -534,12 +535,8 @@ def allocate_backtest(
         status.update(f"simulating the strategy and {cfg.allocation.placebo_draws} placebo draws")
         res = allocation_backtest(probs, labels, mdata, cfg.allocation)
         status.update("writing results")
-        out_dir.mkdir(parents=True, exist_ok=True)
         frame = res.returns.add_prefix("ret_").join(res.weights.add_prefix("w_"))
         frame.index.name = "date"
-        tmp = out_dir / ".allocation.csv.tmp"
-        frame.to_csv(tmp, date_format="%Y-%m-%d", float_format="%.8f")
-        tmp.replace(out_dir / "allocation.csv")
         payload = {
             "table": json.loads(res.table.to_json(orient="index")),
             "placebo_beaten": res.placebo_beaten,
@@ -547,9 +544,17 @@ def allocate_backtest(
             "last_day": str(res.returns.index[-1].date()),
             "config": res.config,
         }
-        atomic_write_text(out_dir / "allocation.json", json.dumps(payload, indent=2) + "\n")
-        plot_allocation(res.returns, res.weights, labels.reindex(res.returns.index), list(probs.columns),
-                        out_dir / "allocation.png")
+        # all three files are written beside each other first and moved in together, so a failure leaves the
+        # previous results whole rather than a new CSV beside an old chart
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".allocation-") as tmp:
+            staged = Path(tmp)
+            write_table(frame, staged / "allocation.csv")
+            (staged / "allocation.json").write_text(json.dumps(payload, indent=2) + "\n")
+            plot_allocation(res.returns, res.weights, labels.reindex(res.returns.index), list(probs.columns),
+                            staged / "allocation.png")
+            for f in ("allocation.csv", "allocation.json", "allocation.png"):
+                (staged / f).replace(out_dir / f)
     if fmt is Fmt.json:
         print(json.dumps(payload, indent=2))
         return

@@ -262,7 +262,7 @@ def test_backtest_window_option_is_validated(market_dir, tmp_path):
     one_line_error(r, "window must be 'expanding' or 'rolling:N'")
 
 
-def test_allocate_backtest_and_signal(market_dir, trained, tmp_path):
+def test_allocate_backtest_and_signal(market_dir, trained, tmp_path, monkeypatch):
     csv = tmp_path / "bt.csv"
     assert run("backtest", "--data", market_dir, "--config", FAST, "--out", csv, "--refit-every", 63,
                "--format", "json").exit_code == 0
@@ -278,6 +278,23 @@ def test_allocate_backtest_and_signal(market_dir, trained, tmp_path):
     r = run("allocate-backtest", "--backtest", csv, "--data", market_dir, "--config", FAST, "--out", out,
             "--format", "json")
     assert r.exit_code == 0 and json.loads(r.stdout)["placebo_beaten"].keys() == {"sharpe", "max_drawdown"}
+
+    # a failure while writing (here: the chart) leaves the previous three files whole and no staging debris
+    before = {f: (out / f).read_bytes() for f in ("allocation.csv", "allocation.json", "allocation.png")}
+
+    def broken_chart(*args, **kwargs):
+        raise OSError("disk full")
+
+    import regime.plotting
+
+    monkeypatch.setattr(regime.plotting, "plot_allocation", broken_chart)
+    costly = tmp_path / "costly.yaml"  # results that differ from those on disk
+    costly.write_text(FAST.read_text() + "\nallocation:\n  cost_bp: 50\n")
+    r = run("allocate-backtest", "--backtest", csv, "--data", market_dir, "--config", costly, "--out", out)
+    assert r.exit_code != 0
+    assert {f: (out / f).read_bytes() for f in before} == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+    monkeypatch.undo()
 
     r = run("signal", "--data", market_dir, "--backtest", csv, "--format", "json")
     assert r.exit_code == 0, r.output
