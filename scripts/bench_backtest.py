@@ -110,6 +110,25 @@ def main() -> None:
     print(by.rename_axis(["from", "to"]).round(1).to_string())
     print(f"all {len(lag)} changes pooled: median {lag['lag'].median():.1f} days")
 
+    print("\nWhere the switches come from: label spells whose days are mostly another true regime, all seeds pooled")
+    spells, stress = [], []
+    for (r, truth), seed in zip(engine_runs, seeds):
+        lab = r.labels.dropna()
+        true = truth.reindex(lab.index)
+        for _, days in lab.groupby((lab != lab.shift()).cumsum()):
+            major = true.loc[days.index].value_counts().idxmax()
+            spells.append({"label": days.iloc[0], "truth": major, "days": len(days)})
+        t_runs = (truth != truth.shift()).cumsum()
+        n_stress = int(truth.groupby(t_runs).first().eq("stress").sum())
+        stress.append(f"{seed}: {n_stress} ({truth.eq('stress').mean():.1%} of days)")
+    sp = pd.DataFrame(spells)
+    wrong = sp[sp["label"] != sp["truth"]]
+    print(f"{len(wrong)} of {len(sp)} label spells are wrong")
+    if len(wrong):
+        print(wrong.groupby(["truth", "label"])["days"].agg(spells="size", median_days="median")
+              .rename_axis(["true regime", "labelled"]).to_string())
+    print("true stress spells by seed: " + "; ".join(stress))
+
     print("\nLabel persistence: flicker vs lag on the engine's probabilities (means over seeds)")
     grid = []
     for margin, min_days in [(0.0, 1), (0.3, 3), (0.3, 5), (0.6, 5), (1.01, 5), (1.01, 10), (1.01, 20)]:

@@ -3,7 +3,9 @@
 
 For each seed, writes a built-in market, builds every feature, and prints the separation of the two regimes'
 means in pooled standard deviations, |mean_a - mean_b| / sqrt((var_a + var_b) / 2), averaged over seeds (the
-first 300 days, while windows fill, are left out).
+first 300 days, while windows fill, are left out), then, averaged over seeds, the share of each regime's days that
+lie beyond the midpoint between the two means, on the first regime's side: how often the feature points to the
+first regime when it holds, and when the second does.
 
     python scripts/feature_separation.py                                   # seeds 1-3, concentration vs broadening
     python scripts/feature_separation.py --seeds 1,2 --regimes broadening,stress --top 15
@@ -37,7 +39,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     a, b = args.regimes.split(",")
     cfg = Config()
-    per_seed = {}
+    per_seed, cross_a, cross_b = {}, [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in [int(s) for s in args.seeds.split(",")]:
             d = os.path.join(tmp, f"m{seed}")
@@ -46,8 +48,14 @@ def main() -> None:
             truth = read_truth(d).reindex(feats.index)
             xa, xb = feats[truth == a], feats[truth == b]
             per_seed[seed] = (xa.mean() - xb.mean()).abs() / np.sqrt(0.5 * (xa.var() + xb.var()))
+            # how often each regime's days fall on the first regime's side of the midpoint between the two means
+            mid, side = 0.5 * (xa.mean() + xb.mean()), np.sign(xa.mean() - xb.mean())
+            cross_a.append(((xa - mid) * side > 0).mean())
+            cross_b.append(((xb - mid) * side > 0).mean())
     table = pd.DataFrame(per_seed)
     table["mean"] = table.mean(axis=1)
+    table[f"{a}_days_past_mid"] = pd.concat(cross_a, axis=1).mean(axis=1)
+    table[f"{b}_days_past_mid"] = pd.concat(cross_b, axis=1).mean(axis=1)
     table = table.sort_values("mean", ascending=False).round(2)
     print(f"Separation of {a} from {b} (pooled standard deviations), {args.years:g} years x {args.stocks} stocks")
     print(table.head(args.top).to_string())
