@@ -24,7 +24,7 @@ from .errors import ConfigError, DataError
 from .features import build_features
 from .labeling import persistent_labels
 from .metrics import label_summary, truth_metrics
-from .pipeline import RegimeModel, fit_on_features, model_features
+from .pipeline import RegimeModel, fit_on_features, labelled_rows, model_features
 
 __all__ = ["BacktestResult", "walk_forward", "refit_schedule", "read_truth"]
 
@@ -174,8 +174,7 @@ def walk_forward(
     rolling = bt.rolling_days()
     if features is None:
         features = build_features(data, config)
-    cols = list(dict.fromkeys(c for cs in model_features(features.columns, config).values() for c in cs))
-    complete = features[cols].notna().all(axis=1)
+    complete = labelled_rows(features, config)
     dates = features.index
     first_ok = _default_start(complete, config.train.min_days)
     if start is None:

@@ -29,6 +29,7 @@ __all__ = [
     "load_config",
     "PRICE_ROLES",
     "RATE_ROLES",
+    "RULES_FEATURES",
 ]
 
 PRICE_ROLES = ("large_cap", "equal_weight", "mega_cap", "mid_cap", "small_cap", "small_cap_2")
@@ -92,13 +93,33 @@ class FeaturesConfig(_Strict):
     yield_change_windows: tuple[int, ...] = (21, 63)
     credit_change_windows: tuple[int, ...] = (10, 21, 63)
     vol_windows: tuple[int, ...] = (10, 21, 63)
+    vol_percentile_windows: tuple[int, ...] = Field(
+        (21,), description="rk_vol_pctl_<w>d: percentile rank of the w-day volatility among all its values to date"
+    )
+    vol_rel_windows: tuple[int, ...] = Field(
+        (10,), description="rk_vol_rel_<w>d: log w-day volatility minus its expanding median (anchored risk)"
+    )
+    dispersion_rel_windows: tuple[int, ...] = Field(
+        (10,), description="br_dispersion_rel_<w>d: dispersion minus its expanding median (anchored risk)"
+    )
+    lead_vol_window: int = Field(
+        63, ge=10, description="ld_*: trailing days of the standard deviation that scales a daily relative return"
+    )
+    lead_orientation: dict[str, float] = Field(
+        default_factory=lambda: {"ew_cw": 1.0, "small_large": 1.0, "mid_large": 1.0, "mega_large": -1.0},
+        description="ld_<pair>: +1 if the pair's numerator leading means broadening, -1 if it means concentration",
+    )
+    percentile_min_days: int = Field(
+        252, ge=20, description="values of a volatility needed before its expanding percentile is defined"
+    )
     return_windows: tuple[int, ...] = (10, 21, 63)
     drawdown_window: int = 252
     proxy_window: int = 21
 
     @field_validator(
         "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows",
-        "yield_change_windows", "credit_change_windows", "vol_windows", "return_windows",
+        "yield_change_windows", "credit_change_windows", "vol_windows", "vol_percentile_windows", "return_windows",
+        "vol_rel_windows", "dispersion_rel_windows",
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
@@ -127,6 +148,7 @@ class FeaturesConfig(_Strict):
             max(self.size_corr_windows) + 1,
             max(self.dispersion_windows) + 1,
             max(self.vol_windows) + 1,
+            max(self.vol_percentile_windows + self.vol_rel_windows) + self.percentile_min_days,
             max(self.return_windows) + 1,
             self.drawdown_window,
         )
@@ -146,15 +168,30 @@ DEFAULT_MODEL_FEATURES = (
 )
 
 
+#: The rules model's features, in the order it reads them: the volatility percentile, then the first leadership
+#: spread the data has (equal weight vs cap weight, else small caps vs cap weight).
+RULES_FEATURES = ("rk_vol_pctl_21d", "rs_ew_cw_mom_63d", "rs_small_large_mom_63d")
+
+#: The axes model's risk features, volatility first; a leading '-' marks a feature that stress lowers.
+AXES_RISK_FEATURES = ("rk_vol_rel_10d", "-rk_ret_10d", "rt_credit_chg_21d", "br_dispersion_rel_10d")
+#: The axes model's leadership features (globs): daily relative returns oriented so that positive is broadening.
+AXES_LEAD_FEATURES = ("ld_*",)
+
+
 class ModelConfig(_Strict):
     """Which estimator classifies the days, and its parameters.
 
     ``kind: ensemble`` combines the aligned regime probabilities of its
     ``members`` (each a model config of another kind), weighted by their
     ``weight``. Members without ``include``/``exclude`` inherit the ensemble's.
+
+    ``kind: rules`` is the transparent baseline (:class:`regime.models.RulesRegime`): stress above the
+    ``threshold`` percentile of volatility, otherwise leadership by the sign of a 63-day spread, held
+    ``hold_days``. Its ``include`` lists the volatility percentile first, then leadership spreads in order of
+    preference (default ``RULES_FEATURES``).
     """
 
-    kind: Literal["hmm", "gmm", "jump", "markov", "ensemble"] = "jump"
+    kind: Literal["hmm", "gmm", "jump", "markov", "rules", "axes", "ensemble"] = "jump"
     n_components: int = Field(3, ge=1, le=12)
     n_components_range: tuple[int, int] | None = Field(
         None, description="choose the number of states in [min, max] by BIC at each from-scratch fit"
@@ -174,6 +211,20 @@ class ModelConfig(_Strict):
         "auto", description="jump model: softness of the probabilities; auto = calibrated on the training window"
     )
     reg_covar: float = Field(1e-3, gt=0)
+    threshold: float = Field(0.85, gt=0, lt=1, description="rules: stress above this volatility percentile")
+    hold_days: int = Field(10, ge=1, description="rules: a new label is reported once it has held this many days")
+    risk: tuple[str, ...] = Field(
+        AXES_RISK_FEATURES, description="axes: risk-axis features, volatility first; '-name' if stress lowers it"
+    )
+    lead: tuple[str, ...] = Field(AXES_LEAD_FEATURES, description="axes: leadership-axis feature globs")
+    stress_shift: float = Field(1.5, gt=0, description="axes: prior distance of stress from calm, in calm SDs")
+    stress_floor: float = Field(0.5, description="axes: least stress mean of the first risk feature (anchored)")
+    prior_days: float = Field(40.0, ge=0, description="axes: weight of the stress prior, in days")
+    stress_var_ratio: float = Field(4.0, ge=1, description="axes: prior ratio of stress to calm variances")
+    calm_days: float = Field(250.0, gt=1, description="axes: expected length of a calm spell, days")
+    stress_days: float = Field(40.0, gt=1, description="axes: expected length of a stress spell, days")
+    lead_days: float = Field(126.0, gt=1, description="axes: expected length of a leadership spell, days")
+    clip: float = Field(4.0, gt=0, description="axes: leadership observations are clipped to +-clip SDs")
     random_state: int = 0
     include: tuple[str, ...] | None = Field(
         None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
@@ -199,14 +250,21 @@ class ModelConfig(_Strict):
                 raise ValueError("n_components_range (BIC) does not apply to the jump model")
         return self
 
+    def axes_include(self) -> tuple[str, ...]:
+        """The axes model's feature patterns: its risk features (signs stripped), then its leadership globs."""
+        return tuple(f.lstrip("-") for f in self.risk) + tuple(self.lead)
+
     def leaves(self) -> tuple[ModelConfig, ...]:
         """The models actually fitted (an ensemble's members, or this model), feature patterns resolved."""
-        inc = self.include if self.include is not None else DEFAULT_MODEL_FEATURES
+        default_inc = {"rules": RULES_FEATURES, "axes": self.axes_include()}.get(self.kind, DEFAULT_MODEL_FEATURES)
+        inc = self.include if self.include is not None else default_inc
         exc = self.exclude if self.exclude is not None else ()
         if self.kind != "ensemble":
             return (self.model_copy(update={"include": inc, "exclude": exc, "members": ()}),)
         return tuple(
-            m.model_copy(update={"include": m.include if m.include is not None else inc,
+            m.model_copy(update={"include": m.include if m.include is not None else
+                                 ({"rules": RULES_FEATURES, "axes": m.axes_include()}.get(m.kind, inc)
+                                  if self.include is None else inc),
                                  "exclude": m.exclude if m.exclude is not None else exc})
             for m in self.members
         )

@@ -22,8 +22,8 @@ from sklearn.preprocessing import StandardScaler
 
 from .config import Config, ModelConfig
 from .data import MarketData
-from .errors import ModelError
-from .features import build_features, select_features, training_rows
+from .errors import ConfigError, ModelError
+from .features import build_features, select_features, training_rows, usable_rows
 from .labeling import (
     assign_regimes,
     persistent_labels,
@@ -33,7 +33,7 @@ from .labeling import (
 )
 from .models import RegimeEstimator, make_estimator
 
-__all__ = ["Component", "RegimeModel", "fit_regime_model", "fit_on_features", "model_features"]
+__all__ = ["Component", "RegimeModel", "fit_regime_model", "fit_on_features", "model_features", "labelled_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Component:
         before the start are NaN.
         """
         X = features[self.feature_names].to_numpy()
-        ok = ~np.isnan(X).any(axis=1)
+        ok = usable_rows(features, self.feature_names, self.config).to_numpy()
         out = np.full((len(X), len(self.state_map)), np.nan)
         if ok.any():
             out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
@@ -208,6 +208,15 @@ def model_features(columns: pd.Index | list[str], config: Config) -> dict[int, l
     return {i: select_features(columns, leaf) for i, leaf in enumerate(config.model.leaves())}
 
 
+def labelled_rows(features: pd.DataFrame, config: Config) -> pd.Series:
+    """Days every leaf model can label: all its features defined (or, for the axes model, its essentials)."""
+    cols = model_features(features.columns, config)
+    ok = pd.Series(True, index=features.index)
+    for i, leaf in enumerate(config.model.leaves()):
+        ok &= usable_rows(features, cols[i], leaf)
+    return ok
+
+
 def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str], occupancy: np.ndarray,
                               regime_ids: list[str]) -> pd.DataFrame:
     rows = {}
@@ -222,16 +231,27 @@ def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str],
     return pd.DataFrame(rows, index=profiles.columns).T
 
 
+def _rule_state_map(est, regime_ids: list[str]) -> dict[int, str]:
+    """A rule's states are named by the rule itself; the config must have those regimes."""
+    missing = [r for r in est.state_names_ if r not in regime_ids]
+    if missing:
+        raise ConfigError(
+            f"the rules model labels {', '.join(est.state_names_)}, but the config's regimes lack "
+            f"{', '.join(missing)}; keep those regime ids or use another model kind"
+        )
+    return {k: r for k, r in enumerate(est.state_names_)}
+
+
 def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None, n_iter: int | None,
-                   also_fresh: bool = False):
+                   also_fresh: bool = False, columns: list[str] | None = None):
     """A fresh fit (with BIC choice of the state count if configured) or a warm-started refit.
 
     With ``also_fresh``, a warm-started refit is compared with a fit from scratch (all restarts) and the one
     with the better training objective is kept, so a warm-start chain cannot stay in a poor optimum.
     """
     if previous is not None and also_fresh:
-        warm_est, extra = _fit_estimator(leaf, X, previous, n_iter)
-        fresh_est, fresh_extra = _fit_estimator(leaf, X, None, n_iter)
+        warm_est, extra = _fit_estimator(leaf, X, previous, n_iter, columns=columns)
+        fresh_est, fresh_extra = _fit_estimator(leaf, X, None, n_iter, columns=columns)
         if fresh_est.lower_bound_ > warm_est.lower_bound_:
             return fresh_est, {**fresh_extra, "refit": "fresh fit beat the warm start"}
         return warm_est, {**extra, "refit": "warm start kept over a fresh fit"}
@@ -245,11 +265,11 @@ def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None,
             return est.fit(X), {}
         except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate warm start: start afresh
             log.info("warm-started %s refit failed (%s); fitting from scratch", leaf.kind, exc)
-            return _fit_estimator(leaf, X, None, n_iter)[0], {"warm_start_failed": str(exc)}
+            return _fit_estimator(leaf, X, None, n_iter, columns=columns)[0], {"warm_start_failed": str(exc)}
     if leaf.n_components_range is None:
-        return make_estimator(leaf).fit(X), {}
+        return make_estimator(leaf, columns=columns).fit(X), {}
     lo, hi = leaf.n_components_range
-    fits = {k: make_estimator(leaf, k).fit(X) for k in range(lo, hi + 1)}
+    fits = {k: make_estimator(leaf, k, columns=columns).fit(X) for k in range(lo, hi + 1)}
     bics = {k: est.bic(X) for k, est in fits.items()}
     k_best = min(bics, key=bics.get)
     return fits[k_best], {"bic_by_n_components": {str(k): round(v, 2) for k, v in bics.items()}}
@@ -293,7 +313,7 @@ def fit_on_features(
     union = list(dict.fromkeys(c for cols in cols_by_leaf.values() for c in cols))
     rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
     wanted = list(dict.fromkeys(union + rule_cols))
-    train = features.loc[features[union].notna().all(axis=1), wanted]
+    train = features.loc[labelled_rows(features, config), wanted]
     # profiles use the training days on which every wanted feature is defined (rule features may need longer
     # windows than the model's); only if those are too few, the features defined on every training day
     prof_rows = train.notna().all(axis=1).to_numpy()
@@ -314,19 +334,24 @@ def fit_on_features(
         cols = cols_by_leaf[i]
         X = train[cols].to_numpy()
         scaler = StandardScaler().fit(X)
+        if leaf.kind in ("rules", "axes"):  # anchored features are read on their own scale
+            scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         Xs = (X - scaler.mean_) / scaler.scale_
         prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
         say(f"fitting {leaf.kind} ({'warm start' if warm and prev_comp else f'{leaf.n_init} restarts'}) "
             f"on {len(X)} days x {len(cols)} features")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter, also_fresh)
+            est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter, also_fresh, columns=cols)
         for w in caught:
             log.info("%s", w.message)
         state_probs = est.predict_proba(Xs)
         profiles = state_profiles(z, state_probs[prof_rows])
         prev_profile = prev_comp.regime_profile if prev_comp is not None else None
-        state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
+        if leaf.kind in ("rules", "axes"):
+            state_map = _rule_state_map(est, regime_ids)
+        else:
+            state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
         rule_scores = regime_scores(profiles, config.regimes).to_numpy()
         occupancy = state_probs.mean(axis=0)
         regime_p = regime_probabilities(state_probs[prof_rows], state_map, regime_ids, z.index) * leaf.weight
@@ -344,7 +369,7 @@ def fit_on_features(
             },
             **extra,
         }
-        if leaf.kind != "jump" and not (warm and prev_comp is not None):
+        if leaf.kind not in ("jump", "rules", "axes") and not (warm and prev_comp is not None):
             diag["bic"] = float(est.bic(Xs))
         if hasattr(est, "init_scores_"):
             diag["init_mean_log_likelihoods"] = [None if np.isnan(v) else float(v) for v in est.init_scores_]
@@ -411,5 +436,5 @@ def fit_regime_model(
         say("building features")
         features = build_features(data, config)
     cols = list(dict.fromkeys(c for cs in model_features(features.columns, config).values() for c in cs))
-    training_rows(features, cols, config.train.min_days)
+    training_rows(features, cols, config.train.min_days, labelled_rows(features, config))
     return fit_on_features(features, config, progress=say)

@@ -1,13 +1,17 @@
 """Features: relative strength, breadth, rates and risk, all from trailing windows."""
 
 from ._breadth import breadth, breadth_proxies
-from ._build import build_features, select_features, training_rows
+from ._build import axis_of, build_features, select_features, training_rows, usable_rows
 from ._rates import rate_features
-from ._relative import relative_strength
+from ._relative import daily_z, leadership, relative_strength
 from ._risk import risk_features
 
 __all__ = [
     "build_features",
+    "axis_of",
+    "usable_rows",
+    "leadership",
+    "daily_z",
     "select_features",
     "training_rows",
     "relative_strength",

@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 
 from ..config import FeaturesConfig
+from ._relative import daily_z
 
 
 def breadth(
-    closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig, sectors: pd.DataFrame | None = None
+    closes: pd.DataFrame, caps: pd.DataFrame | None, cfg: FeaturesConfig, sectors: pd.DataFrame | None = None,
+    benchmark: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Breadth features from constituent closes (and caps, for concentration).
 
@@ -31,6 +33,8 @@ def breadth(
       mean of the log interquartile range of the names' daily log returns.
       It jumps within days when a market turns stressed and falls back as
       soon as it calms, while index volatility needs its whole window;
+    - ``br_dispersion_rel_<w>d``: that dispersion minus its expanding median
+      (an anchored risk measure: 0 at the history's typical level);
     - ``br_rotation_<w>d`` (needs sectors): sector rotation, the ``w``-day
       mean of the log ratio of the sectors' dispersion (the standard
       deviation across sectors of each sector's equal-weighted mean daily log
@@ -43,6 +47,12 @@ def breadth(
       names' returns and their previous-day market caps: positive when the
       largest names lead, negative when the smaller ones do. Ranks make it
       robust to a few outsized moves.
+    - ``ld_names_cw`` (needs ``benchmark``): the names' equal-weighted mean
+      daily log return minus the benchmark's, in standard deviations of the
+      previous ``lead_vol_window`` days (positive when the average name beats
+      the cap-weighted index: broadening);
+    - ``ld_size`` (needs caps): minus the day's size rank correlation, scaled
+      the same way (positive when the smaller names lead).
 
     Parameters
     ----------
@@ -53,6 +63,8 @@ def breadth(
     cfg : FeaturesConfig
     sectors : DataFrame or None
         Integer sector codes, same shape; None skips sector rotation.
+    benchmark : Series or None
+        The cap-weighted index level; None skips ``ld_names_cw``.
 
     Returns
     -------
@@ -80,11 +92,18 @@ def breadth(
     hl = ((closes >= hi) & hi.notna()).sum(axis=1) - ((closes <= lo) & lo.notna()).sum(axis=1)
     out["br_hi_lo"] = (hl / n_hl.where(n_hl > 0)).rolling(cfg.high_low_smooth).mean()
     log_ret = np.log(closes.where(closes > 0)).diff()
+    if benchmark is not None:
+        n_names = log_ret.notna().sum(axis=1)
+        spread = log_ret.mean(axis=1).where(n_names >= 3) - np.log(benchmark).diff()
+        out["ld_names_cw"] = daily_z(spread, cfg.lead_vol_window)
     quart = log_ret.quantile([0.25, 0.75], axis=1).T
     iqr = quart.iloc[:, 1] - quart.iloc[:, 0]
     log_iqr = np.log(iqr.where((iqr > 0) & (log_ret.notna().sum(axis=1) >= 4)))
     for w in cfg.dispersion_windows:
         out[f"br_dispersion_{w}d"] = log_iqr.rolling(w).mean()
+    for w in cfg.dispersion_rel_windows:
+        d = log_iqr.rolling(w).mean()
+        out[f"br_dispersion_rel_{w}d"] = d - d.expanding(min_periods=cfg.percentile_min_days).median()
     if sectors is not None:
         by_sector = _sector_returns(log_ret, sectors.shift(1))
         sector_sd = by_sector.std(axis=1).where(by_sector.notna().sum(axis=1) >= 3)
@@ -112,6 +131,7 @@ def breadth(
         size_corr = _rank_corr(rets, caps_prev)
         for w in cfg.size_corr_windows:
             out[f"br_size_corr_{w}d"] = size_corr.rolling(w).mean()
+        out["ld_size"] = -daily_z(size_corr, cfg.lead_vol_window)
     return pd.DataFrame(out, index=closes.index)
 
 

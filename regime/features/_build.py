@@ -13,7 +13,7 @@ from ..data import MarketData
 from ..errors import DataError
 from ._breadth import breadth, breadth_proxies
 from ._rates import rate_features
-from ._relative import relative_strength
+from ._relative import leadership, relative_strength
 from ._risk import risk_features
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     -------
     DataFrame
         DatetimeIndex ``date``; one column per feature, families prefixed
-        ``rs_`` (relative strength), ``br_`` (breadth), ``px_`` (breadth
-        proxies), ``rt_`` (rates) and ``rk_`` (risk).
+        ``rs_`` (relative strength), ``ld_`` (daily leadership), ``br_``
+        (breadth), ``px_`` (breadth proxies), ``rt_`` (rates) and ``rk_`` (risk).
     """
     cfg = config.features
     levels = {r: s for r in PRICE_ROLES if (s := data.series(r)) is not None}
@@ -46,8 +46,9 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
             parts.append(relative_strength(levels[num], levels[den], name, cfg))
         else:
             log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
+    parts.append(leadership(levels, cfg))
     if data.closes is not None:
-        parts.append(breadth(data.closes, data.caps, cfg, data.sectors))
+        parts.append(breadth(data.closes, data.caps, cfg, data.sectors, benchmark=levels["large_cap"]))
     else:
         parts.append(breadth_proxies(levels, cfg))
     rates = {r: s for r in RATE_ROLES if (s := data.series(r)) is not None}
@@ -62,8 +63,59 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
 
 
 def select_features(columns: pd.Index | list[str], model: ModelConfig) -> list[str]:
-    """The feature columns that feed one model, by its include/exclude globs."""
+    """The feature columns that feed one model, by its include/exclude globs.
+
+    The rules model reads exactly two columns: the first match of its first pattern (the volatility
+    percentile), then the first of its other patterns, in order, that the data has (the leadership spread).
+    """
+    if model.kind == "rules":
+        return _select_rules(tuple(columns), tuple(model.include))
+    if model.kind == "axes":
+        return _select_axes(tuple(columns), model)
     return list(_select(tuple(columns), tuple(model.include), tuple(model.exclude), model.kind))
+
+
+def _select_axes(columns: tuple[str, ...], model: ModelConfig) -> list[str]:
+    risk = [f.lstrip("-") for f in model.risk]
+    if risk[0] not in columns:
+        raise DataError(f"the axes model needs the feature {risk[0]}, which the data does not provide; "
+                        "check roles.large_cap")
+    chosen = [f for f in risk if f in columns]
+    lead = [c for c in columns if any(fnmatch.fnmatchcase(c, p) for p in model.lead) and c not in chosen]
+    if not lead:
+        raise DataError(f"no leadership feature of the data matches {list(model.lead)}; map roles.equal_weight, "
+                        "roles.small_cap, roles.mid_cap or roles.mega_cap to price columns, or supply constituents")
+    return chosen + lead
+
+
+def axis_of(columns: list[str], model: ModelConfig) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """For the axes model: each column's axis ('risk' or 'lead'), and each risk column's sign."""
+    signs = {f.lstrip("-"): (-1.0 if f.startswith("-") else 1.0) for f in model.risk}
+    axes = tuple("risk" if c in signs else "lead" for c in columns)
+    return axes, tuple(signs[c] for c in columns if c in signs)
+
+
+def usable_rows(features: pd.DataFrame, columns: list[str], model: ModelConfig) -> pd.Series:
+    """Days a model can label: every feature defined, or for the axes model (which marginalises missing
+    values) the volatility and at least one leadership feature."""
+    if model.kind != "axes":
+        return features[columns].notna().all(axis=1)
+    axes, _ = axis_of(columns, model)
+    lead = [c for c, a in zip(columns, axes) if a == "lead"]
+    return features[columns[0]].notna() & features[lead].notna().any(axis=1)
+
+
+def _select_rules(columns: tuple[str, ...], inc: tuple[str, ...]) -> list[str]:
+    picks = [[c for c in columns if fnmatch.fnmatchcase(c, p)] for p in inc]
+    risk = picks[0][:1] if picks else []
+    lead = next((m[:1] for m in picks[1:] if m), [])
+    if not risk or not lead:
+        what = inc[0] if not risk else " or ".join(inc[1:])
+        raise DataError(
+            f"the rules model needs the feature {what}, which the data does not provide; map roles.large_cap and "
+            "roles.equal_weight or roles.small_cap to price columns"
+        )
+    return risk + lead
 
 
 @functools.lru_cache(maxsize=64)
@@ -80,15 +132,16 @@ def _select(columns: tuple[str, ...], inc: tuple[str, ...], exc: tuple[str, ...]
     return tuple(chosen)
 
 
-def training_rows(features: pd.DataFrame, columns: list[str], min_days: int) -> pd.DataFrame:
-    """The rows where every model feature is defined, checked for enough history.
+def training_rows(features: pd.DataFrame, columns: list[str], min_days: int,
+                  usable: pd.Series | None = None) -> pd.DataFrame:
+    """The rows a model can train on (every feature defined, or ``usable``), checked for enough history.
 
     Raises
     ------
     DataError
-        Fewer than ``min_days`` complete rows remain after the warm-up.
+        Fewer than ``min_days`` usable rows remain after the warm-up.
     """
-    X = features[columns].dropna()
+    X = features[columns].dropna() if usable is None else features.loc[usable.to_numpy(), columns]
     if len(X) < min_days:
         n = len(features)
         first = features.index[0].date() if n else "?"

@@ -12,12 +12,25 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     """Trailing risk features of the benchmark level.
 
     - ``rk_vol_<w>d``: annualised standard deviation of daily log returns;
+    - ``rk_vol_pctl_<w>d``: the percentile rank (0-1] of today's ``w``-day
+      volatility among all its values up to today (an expanding window, defined
+      once ``percentile_min_days`` values exist). Its scale is the whole history
+      so far, so a calm stretch cannot redefine what high volatility is;
+    - ``rk_vol_rel_<w>d``: log of the ``w``-day volatility minus the
+      expanding median of that log (defined once ``percentile_min_days``
+      values exist): 0 at the history's typical level, +0.69 at twice it;
     - ``rk_drawdown``: level over its trailing ``drawdown_window``-day high,
       minus one (0 at a high, negative below);
     - ``rk_ret_<w>d``: log return over ``w`` days.
     """
     lr = np.log(level).diff()
     out = {f"rk_vol_{w}d": lr.rolling(w).std() * np.sqrt(252.0) for w in cfg.vol_windows}
+    for w in cfg.vol_percentile_windows:
+        vol = out.get(f"rk_vol_{w}d", lr.rolling(w).std())
+        out[f"rk_vol_pctl_{w}d"] = vol.expanding(min_periods=cfg.percentile_min_days).rank(pct=True)
+    for w in cfg.vol_rel_windows:
+        lv = np.log(lr.rolling(w).std())
+        out[f"rk_vol_rel_{w}d"] = lv - lv.expanding(min_periods=cfg.percentile_min_days).median()
     peak = level.rolling(cfg.drawdown_window, min_periods=cfg.drawdown_window).max()
     out["rk_drawdown"] = level / peak - 1.0
     for w in cfg.return_windows:

@@ -3,18 +3,22 @@
 - :class:`GaussianHMMRegime`: Gaussian HMM (hmmlearn), forward-filtered;
 - :class:`GaussianMixtureRegime`: Gaussian mixture (scikit-learn), optionally smoothed causally;
 - :class:`JumpModelRegime`: statistical jump model, online inference;
-- :class:`MarkovSwitchingRegime`: Markov-switching mean and variance (statsmodels), Hamilton-filtered.
+- :class:`MarkovSwitchingRegime`: Markov-switching mean and variance (statsmodels), Hamilton-filtered;
+- :class:`AxesRegime`: a risk axis and a leadership axis, each a persistent two-state HMM, combined;
+- :class:`RulesRegime`: the transparent volatility-percentile and relative-strength rule (the baseline).
 """
 
 from __future__ import annotations
 
 from ..config import ModelConfig
+from ._axes import AXES_STATES, AxesRegime
 from ._base import RegimeEstimator
 from ._filter import forward_filter
 from ._gmm import GaussianMixtureRegime
 from ._hmm import GaussianHMMRegime
 from ._jump import JumpModelRegime
 from ._markov import MarkovSwitchingRegime
+from ._rules import RULE_STATES, RulesRegime
 
 __all__ = [
     "GaussianHMMRegime",
@@ -22,13 +26,21 @@ __all__ = [
     "JumpModelRegime",
     "MarkovSwitchingRegime",
     "RegimeEstimator",
+    "AxesRegime",
+    "AXES_STATES",
+    "RulesRegime",
+    "RULE_STATES",
     "forward_filter",
     "make_estimator",
 ]
 
 
-def make_estimator(cfg: ModelConfig, n_components: int | None = None) -> RegimeEstimator:
-    """The estimator a (non-ensemble) model config names, with its parameters."""
+def make_estimator(cfg: ModelConfig, n_components: int | None = None,
+                   columns: list[str] | None = None) -> RegimeEstimator:
+    """The estimator a (non-ensemble) model config names, with its parameters.
+
+    ``columns`` (the selected feature names) tells the axes model which column feeds which axis.
+    """
     k = n_components or cfg.n_components
     if cfg.kind == "hmm":
         return GaussianHMMRegime(
@@ -48,4 +60,14 @@ def make_estimator(cfg: ModelConfig, n_components: int | None = None) -> RegimeE
     if cfg.kind == "markov":
         return MarkovSwitchingRegime(n_components=k, n_init=cfg.n_init, n_iter=cfg.n_iter,
                                      random_state=cfg.random_state)
+    if cfg.kind == "axes":
+        from ..features import axis_of
+
+        axes, signs = axis_of(list(columns or []), cfg)
+        return AxesRegime(axes=axes, risk_signs=signs, stress_shift=cfg.stress_shift, stress_floor=cfg.stress_floor, prior_days=cfg.prior_days,
+                          stress_var_ratio=cfg.stress_var_ratio, calm_days=cfg.calm_days,
+                          stress_days=cfg.stress_days, lead_days=cfg.lead_days, clip=cfg.clip, n_iter=cfg.n_iter,
+                          tol=cfg.tol)
+    if cfg.kind == "rules":
+        return RulesRegime(threshold=cfg.threshold, hold_days=cfg.hold_days)
     raise ValueError(f"no single estimator for kind {cfg.kind!r}")

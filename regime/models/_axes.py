@@ -1,0 +1,418 @@
+"""Two persistent two-state models, one per axis, combined into the named regimes.
+
+The **risk axis** asks "stress or not?" from risk features anchored to the
+whole history so far (volatility relative to its expanding median, short
+returns, credit-spread changes, cross-sectional dispersion). The **leadership
+axis** asks "are the broad market and the smaller names leading, or the
+giants?" from daily relative returns oriented so that positive means
+broadening, and anchored at zero: a spread that does not move favours
+neither side. Each axis is a two-state hidden Markov model with diagonal
+Gaussian emissions and fixed, persistent transitions; the regimes are
+
+- ``stress`` = P(risk axis is in stress);
+- ``concentration`` = P(not stress) x P(giants lead);
+- ``broadening`` = P(not stress) x P(broad market leads).
+
+What makes it robust to markets it was not built on:
+
+- **Stress must look like stress.** The stress state's means have a prior
+  centred ``stress_shift`` calm standard deviations on the stress side of the
+  calm state (higher volatility, lower returns, wider credit, more
+  dispersion), worth ``prior_days`` days of data, and its volatility mean may
+  never sit closer to the calm mean than that. A training window without
+  stress therefore keeps a stress state that only real stress can fill,
+  rather than naming its most volatile calm days "stress".
+- **Anchors, not training-window z-scores.** The risk features are relative
+  to their expanding history and the leadership features are symmetric about
+  zero, so a calm or one-sided training window cannot redefine the scale.
+- **Missing values are marginalised.** A feature that is missing on a day
+  (a series that starts later, a stale input) simply drops out of that day's
+  likelihood; a day is labelled while it has the first risk column and at
+  least one leadership column.
+
+Fitting is EM on the training window (smoothed posteriors are used to fit
+only); probabilities are forward-filtered: row t uses rows up to t.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import RegimeEstimator
+from ._filter import forward_filter
+
+__all__ = ["AxesRegime", "AXES_STATES"]
+
+log = logging.getLogger(__name__)
+
+try:  # hmmlearn's compiled forward-backward kernels
+    from hmmlearn._hmmc import backward_scaling as _backward_scaling
+    from hmmlearn._hmmc import forward_scaling as _forward_scaling
+except ImportError:  # pragma: no cover
+    _forward_scaling = _backward_scaling = None
+
+#: The combined states, in output order.
+AXES_STATES = ("stress", "concentration", "broadening")
+
+_LOG2PI = np.log(2.0 * np.pi)
+
+
+def _posteriors_python(B: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
+    n, k = B.shape
+    fwd = np.empty((n, k))
+    c = np.empty(n)
+    prior = start
+    for t in range(n):
+        f = prior * B[t]
+        c[t] = f.sum()
+        fwd[t] = f / c[t]
+        prior = fwd[t] @ A
+    bwd = np.ones((n, k))
+    for t in range(n - 2, -1, -1):
+        bwd[t] = (A @ (B[t + 1] * bwd[t + 1])) / c[t + 1]
+    g = fwd * bwd
+    return g / g.sum(axis=1, keepdims=True)
+
+
+def smoothed_posteriors(log_b: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``P(s_t | x_1..x_T)`` by forward-backward; for fitting on a training window only (it looks ahead)."""
+    B = np.ascontiguousarray(np.exp(log_b - log_b.max(axis=1, keepdims=True)))
+    start = np.ascontiguousarray(start, dtype=float)
+    A = np.ascontiguousarray(A, dtype=float)
+    if _forward_scaling is not None:
+        try:
+            _, fwd, scale = _forward_scaling(start, A, B)
+            bwd = _backward_scaling(start, A, B, scale)
+            g = np.asarray(fwd) * np.asarray(bwd)
+            g /= g.sum(axis=1, keepdims=True)
+            if np.isfinite(g).all():
+                return g
+        except (ValueError, RuntimeError, FloatingPointError) as exc:  # pragma: no cover
+            log.debug("compiled forward-backward failed (%s); using the Python loop", exc)
+    return _posteriors_python(B, start, A)
+
+
+def _diag_loglik(X: np.ndarray, obs: np.ndarray, means: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Diagonal Gaussian log-likelihood of each row under each state, missing values marginalised."""
+    Xz = np.where(obs, X, 0.0)
+    out = np.empty((X.shape[0], means.shape[0]))
+    for j in range(means.shape[0]):
+        ll = -0.5 * (_LOG2PI + np.log(var[j]) + (Xz - means[j]) ** 2 / var[j])
+        out[:, j] = np.where(obs, ll, 0.0).sum(axis=1)
+    return out
+
+
+def _gauss_loglik_missing(X: np.ndarray, obs: np.ndarray, means: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Log-likelihood of each row under Gaussians with these means and full covariances.
+
+    ``cov`` is one covariance shared by every state, or one per state. Missing values are marginalised:
+    each pattern of observed columns uses its own sub-covariance.
+    """
+    covs = np.broadcast_to(cov, (means.shape[0],) + cov.shape[-2:])
+    out = np.zeros((X.shape[0], means.shape[0]))
+    patterns, inverse = np.unique(obs, axis=0, return_inverse=True)
+    for p, pat in enumerate(patterns):
+        if not pat.any():
+            continue
+        rows = np.flatnonzero(inverse.ravel() == p)
+        for j in range(means.shape[0]):
+            sub = covs[j][np.ix_(pat, pat)]
+            logdet = np.linalg.slogdet(sub)[1]
+            inv = np.linalg.inv(sub)
+            d = X[np.ix_(rows, pat)] - means[j, pat]
+            out[rows, j] = -0.5 * (pat.sum() * _LOG2PI + logdet + np.einsum("ij,jk,ik->i", d, inv, d))
+    return out
+
+
+def _psd(cov: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+    """The nearest symmetric matrix with eigenvalues at least ``floor`` times the largest."""
+    cov = 0.5 * (cov + cov.T)
+    vals, vecs = np.linalg.eigh(cov)
+    return (vecs * np.maximum(vals, floor * max(vals.max(), 1e-12))) @ vecs.T
+
+
+def _weighted_cov(X: np.ndarray, obs: np.ndarray, w: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted scatter about ``mean`` over pairwise-observed rows, and the pairwise weights."""
+    D = np.where(obs, X - mean, 0.0) * np.sqrt(w)[:, None]
+    O = np.where(obs, 1.0, 0.0) * w[:, None]
+    return D.T @ D, O.T @ np.where(obs, 1.0, 0.0)
+
+
+def _weighted_moments(X: np.ndarray, obs: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column weighted mean, variance and total weight over the observed rows."""
+    W = np.where(obs, w[:, None], 0.0)
+    Xz = np.where(obs, X, 0.0)
+    tot = W.sum(axis=0)
+    mean = (W * Xz).sum(axis=0) / np.maximum(tot, 1e-12)
+    var = (W * (Xz - mean) ** 2).sum(axis=0) / np.maximum(tot, 1e-12)
+    return mean, var, tot
+
+
+class AxesRegime(RegimeEstimator):
+    """Risk and leadership axes, each a persistent two-state HMM, combined into three regimes.
+
+    Parameters
+    ----------
+    axes : tuple of str
+        For each column of ``X``: ``"risk"`` or ``"lead"``. Column order within
+        an axis is kept; the first risk column must be the volatility measure.
+    risk_signs : tuple of float, optional
+        For each risk column, +1 if stress raises it, -1 if stress lowers it
+        (default: +1 for all).
+    stress_shift : float, default=1.5
+        How many calm standard deviations the stress state's prior means sit
+        on the stress side of the calm means; also the least distance of the
+        stress volatility mean from the calm one.
+    stress_floor : float, default=0.5
+        The least value of the stress state's mean of the first risk column, on
+        its own anchored scale (for ``rk_vol_rel_10d``, 0.5 is volatility 1.65
+        times its long-run median): an absolute anchor no window can move.
+    prior_days : float, default=40.0
+        Weight of that prior, in days of data.
+    stress_var_ratio : float, default=4.0
+        Prior ratio of the stress state's variances to the calm state's.
+    calm_days, stress_days : float, default=250.0, 40.0
+        Expected length of a calm and of a stress spell (fixed transitions).
+    lead_days : float, default=126.0
+        Expected length of a leadership spell (fixed transitions).
+    clip : float, default=4.0
+        Leadership observations are clipped to [-clip, clip] standard deviations.
+    n_iter : int, default=50
+        EM iterations per axis.
+    tol : float, default=1e-4
+        Stop when the mean log-likelihood gains less than this.
+    warm_start : bool, default=False
+        Refit from the current parameters.
+
+    Attributes
+    ----------
+    risk_means_ : ndarray of shape (2, n_risk)
+        Calm (row 0) and stress (row 1) emission means.
+    risk_covs_ : ndarray of shape (2, n_risk, n_risk)
+        Their full covariances.
+    lead_m_ : ndarray of shape (n_lead,)
+        The broadening state's means are ``+lead_m_``, the concentration state's ``-lead_m_``.
+    lead_cov_ : ndarray of shape (n_lead, n_lead)
+        The covariance both leadership states share: the leadership series move together, and a
+        shared full covariance keeps several of them from counting as independent evidence.
+    means_ : ndarray of shape (3, n_features)
+        Emission means of the combined states (for diagnostics).
+    state_names_ : tuple of str
+        ``AXES_STATES``.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood per row of both axes on the training window.
+    n_features_in_ : int
+    """
+
+    n_components = 3
+    covariance_type = "diag"
+
+    def __init__(
+        self,
+        axes: tuple[str, ...] = ("risk", "lead"),
+        risk_signs: tuple[float, ...] | None = None,
+        stress_shift: float = 1.5,
+        stress_floor: float = 0.5,
+        prior_days: float = 40.0,
+        stress_var_ratio: float = 4.0,
+        calm_days: float = 250.0,
+        stress_days: float = 40.0,
+        lead_days: float = 126.0,
+        clip: float = 4.0,
+        n_iter: int = 50,
+        tol: float = 1e-4,
+        warm_start: bool = False,
+    ) -> None:
+        self.axes = axes
+        self.risk_signs = risk_signs
+        self.stress_shift = stress_shift
+        self.stress_floor = stress_floor
+        self.prior_days = prior_days
+        self.stress_var_ratio = stress_var_ratio
+        self.calm_days = calm_days
+        self.stress_days = stress_days
+        self.lead_days = lead_days
+        self.clip = clip
+        self.n_iter = n_iter
+        self.tol = tol
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------------ helpers
+    def _validate(self, X, reset: bool) -> np.ndarray:
+        return validate_data(self, X, dtype=np.float64, reset=reset, ensure_all_finite="allow-nan",
+                             ensure_min_samples=1 if not reset else 2)
+
+    def _n_weight_parameters(self) -> int:
+        return 0
+
+    def _split(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        axes = np.asarray(self.axes)
+        if len(axes) != X.shape[1] or not set(axes) <= {"risk", "lead"}:
+            raise ValueError(f"axes must name 'risk' or 'lead' for each of the {X.shape[1]} columns, got {self.axes}")
+        if axes[0] != "risk" or "lead" not in axes:
+            raise ValueError("the first column must be the risk axis' volatility and at least one column 'lead'")
+        R = X[:, axes == "risk"]
+        L = np.clip(X[:, axes == "lead"], -self.clip, self.clip)
+        return R, L
+
+    def _signs(self, n_risk: int) -> np.ndarray:
+        if self.risk_signs is None:
+            return np.ones(n_risk)
+        s = np.asarray(self.risk_signs, dtype=float)
+        if s.shape != (n_risk,):
+            raise ValueError(f"risk_signs needs one sign per risk column ({n_risk}), got {len(s)}")
+        return np.sign(s)
+
+    def _risk_transitions(self) -> tuple[np.ndarray, np.ndarray]:
+        a, b = 1.0 / self.calm_days, 1.0 / self.stress_days
+        A = np.array([[1 - a, a], [b, 1 - b]])
+        start = np.array([b, a]) / (a + b)  # the stationary distribution
+        return start, A
+
+    def _lead_transitions(self) -> tuple[np.ndarray, np.ndarray]:
+        c = 1.0 / self.lead_days
+        return np.array([0.5, 0.5]), np.array([[1 - c, c], [c, 1 - c]])
+
+    def _risk_loglik(self, R: np.ndarray) -> np.ndarray:
+        return _gauss_loglik_missing(np.nan_to_num(R), ~np.isnan(R), self.risk_means_, self.risk_covs_)
+
+    def _lead_loglik(self, L: np.ndarray) -> np.ndarray:
+        m = np.vstack([-self.lead_m_, self.lead_m_])  # concentration, broadening
+        return _gauss_loglik_missing(np.nan_to_num(L), ~np.isnan(L), m, self.lead_cov_)
+
+    # ------------------------------------------------------------------ fitting
+    def _risk_mstep(self, R: np.ndarray, obs: np.ndarray, g: np.ndarray, signs: np.ndarray):
+        calm_mean, calm_var, _ = _weighted_moments(R, obs, 1.0 - g)
+        scatter, n_pair = _weighted_cov(R, obs, 1.0 - g, calm_mean)
+        calm_cov = _psd(scatter / np.maximum(n_pair, 1e-9))
+        calm_sd = np.sqrt(np.diag(calm_cov))
+        prior_mean = calm_mean + signs * self.stress_shift * calm_sd
+        prior_cov = calm_cov * self.stress_var_ratio
+        W = np.where(obs, g[:, None], 0.0)
+        Rz = np.where(obs, R, 0.0)
+        n0 = self.prior_days
+        tot = W.sum(axis=0) + n0
+        s_mean = ((W * Rz).sum(axis=0) + n0 * prior_mean) / tot
+        # stress must look like stress: its volatility at least stress_shift calm SDs above the calm level
+        s_mean[0] = max(s_mean[0], prior_mean[0], self.stress_floor)
+        scatter, n_pair = _weighted_cov(R, obs, g, s_mean)
+        s_cov = _psd((scatter + n0 * prior_cov) / (n_pair + n0))
+        return np.vstack([calm_mean, s_mean]), np.stack([calm_cov, s_cov])
+
+    def _fit_risk(self, R: np.ndarray, warm: bool) -> tuple[float, int, bool]:
+        obs = ~np.isnan(R)
+        signs = self._signs(R.shape[1])
+        start, A = self._risk_transitions()
+        if warm:
+            g = smoothed_posteriors(self._risk_loglik(R), start, A)[:, 1]
+        else:  # start from the most volatile 15% of the window
+            v = R[:, 0]
+            g = (v > np.nanquantile(v, 0.85)).astype(float)
+        prev, ll, it, conv = -np.inf, -np.inf, 0, False
+        for it in range(1, self.n_iter + 1):
+            self.risk_means_, self.risk_covs_ = self._risk_mstep(R, obs, g, signs)
+            logb = self._risk_loglik(R)
+            ll = forward_filter(logb, start, A)[2] / len(R)
+            g = smoothed_posteriors(logb, start, A)[:, 1]
+            if ll - prev < self.tol:
+                conv = True
+                break
+            prev = ll
+        return ll, it, conv
+
+    def _fit_lead(self, L: np.ndarray, warm: bool) -> tuple[float, int, bool]:
+        obs = ~np.isnan(L)
+        start, A = self._lead_transitions()
+        Lz = np.where(obs, L, 0.0)
+        n_obs = np.maximum(obs.sum(axis=0), 1)
+        if warm:
+            b = smoothed_posteriors(self._lead_loglik(L), start, A)[:, 1]
+        else:  # start from the sign of the average spread over the surrounding quarter
+            avg = np.nanmean(np.where(obs, L, np.nan), axis=1)
+            avg = np.nan_to_num(avg)
+            k = np.ones(63) / 63
+            b = (np.convolve(avg, k, mode="same") > 0).astype(float)
+        prev, ll, it, conv = -np.inf, -np.inf, 0, False
+        for it in range(1, self.n_iter + 1):
+            w = 2.0 * b - 1.0
+            m = (np.where(obs, w[:, None], 0.0) * Lz).sum(axis=0) / n_obs
+            m = np.maximum(m, 0.0)  # a column that disagrees with the orientation carries no weight
+            # E[(x - mu)(x - mu)'] with mu = +m or -m: the second moment minus the state-mean terms
+            S = (Lz.T @ Lz)
+            cross = (Lz * w[:, None]).T @ np.where(obs, 1.0, 0.0)
+            n_pair = np.maximum(obs.T.astype(float) @ obs.astype(float), 1.0)
+            cov = (S - cross * m[None, :] - (cross * m[None, :]).T + n_pair * np.outer(m, m)) / n_pair
+            self.lead_m_, self.lead_cov_ = m, _psd(cov)
+            logb = self._lead_loglik(L)
+            ll = forward_filter(logb, start, A)[2] / len(L)
+            b = smoothed_posteriors(logb, start, A)[:, 1]
+            if ll - prev < self.tol:
+                conv = True
+                break
+            prev = ll
+        return ll, it, conv
+
+    def fit(self, X, y=None) -> AxesRegime:
+        """Fit both axes by EM on the training rows.
+
+        Returns
+        -------
+        self
+        """
+        warm = self.warm_start and hasattr(self, "risk_means_")
+        X = self._validate(X, reset=not warm)
+        R, L = self._split(X)
+        if np.isnan(R[:, 0]).all() or np.isnan(L).all():
+            raise ValueError("the training rows have no volatility or no leadership value")
+        ll_r, it_r, conv_r = self._fit_risk(R, warm)
+        ll_l, it_l, conv_l = self._fit_lead(L, warm)
+        self.state_names_ = AXES_STATES
+        self.converged_ = bool(conv_r and conv_l)
+        self.n_iter_ = int(it_r + it_l)
+        self.lower_bound_ = float(ll_r + ll_l)
+        axes = np.asarray(self.axes)
+        means = np.full((3, X.shape[1]), np.nan)
+        means[0, axes == "risk"] = self.risk_means_[1]
+        means[1:, axes == "risk"] = self.risk_means_[0]
+        means[1, axes == "lead"] = -self.lead_m_
+        means[2, axes == "lead"] = self.lead_m_
+        self.means_ = means
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def axis_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered P(stress) and P(broadening leadership) of each row; row t uses rows up to t.
+
+        A row without the volatility column, or without any leadership column,
+        gets NaN on that axis (the filter carries its belief over it).
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        R, L = self._split(X)
+        s_start, s_A = self._risk_transitions()
+        l_start, l_A = self._lead_transitions()
+        r = forward_filter(self._risk_loglik(R), s_start, s_A)[0][:, 1]
+        b = forward_filter(self._lead_loglik(L), l_start, l_A)[0][:, 1]
+        r = np.where(np.isnan(R[:, 0]), np.nan, r)
+        b = np.where(np.isnan(L).all(axis=1), np.nan, b)
+        return r, b
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Filtered probabilities of (stress, concentration, broadening); NaN rows where an axis has no data."""
+        r, b = self.axis_probabilities(X)
+        return np.column_stack([r, (1 - r) * (1 - b), (1 - r) * b])
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per row of both axes."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        R, L = self._split(X)
+        s_start, s_A = self._risk_transitions()
+        l_start, l_A = self._lead_transitions()
+        return float((forward_filter(self._risk_loglik(R), s_start, s_A)[2]
+                      + forward_filter(self._lead_loglik(L), l_start, l_A)[2]) / len(X))
