@@ -621,6 +621,77 @@ def data_french(
     out.print(f"sources aligned to their common end {info['aligned']['common_end']}")
 
 
+# ----------------------------------------------------------------------------------------- data import
+def _pairs(values: list[str] | None, option: str) -> dict[str, list[Path]]:
+    """``NAME=FILE`` pairs from repeated options; a repeated NAME collects its files in order (to splice)."""
+    from .errors import ConfigError
+
+    pairs: dict[str, list[Path]] = {}
+    for raw in values or []:
+        key, sep, file = raw.partition("=")
+        if not sep or not key.strip() or not file.strip():
+            raise ConfigError(f"{option} {raw!r} is not NAME=FILE; write it as e.g. {option} spx=SPY.csv")
+        pairs.setdefault(key.strip(), []).append(Path(file.strip()))
+    return pairs
+
+
+@data_app.command("import")
+@handle_errors
+def data_import(
+    out_dir: Annotated[Path, typer.Option("--out", help="Data directory to write (prices.csv, rates.csv, "
+                                          "constituents.parquet); an existing one is changed only on success.")],
+    price: Annotated[list[str] | None, typer.Option(
+        "--price", metavar="NAME=FILE",
+        help="A daily price file (yfinance or EOD style, .csv or .csv.gz) becomes column NAME of prices.csv; "
+        "repeat the option for more, and repeat a NAME to splice files (the later one wins).")] = None,
+    rate: Annotated[list[str] | None, typer.Option(
+        "--rate", metavar="NAME=FILE",
+        help="A FRED CSV (or a price-style file such as ^VIX.csv) becomes column NAME of rates.csv; "
+        "repeat as for --price.")] = None,
+    constituents: Annotated[Path | None, typer.Option(
+        "--constituents", help="Wide panel of constituent closes (a date column, then one column per ticker; "
+        ".csv, .csv.gz or .parquet), written as constituents.parquet.")] = None,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="YAML with prices: {NAME: FILE or [FILES]}, rates: {...}, constituents: FILE; paths "
+        "relative to the YAML file. --price/--rate add to it, --constituents replaces its panel.")] = None,
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Turn downloaded daily price files, FRED CSVs and a wide constituents panel into a data directory.
+
+    Tip: name the columns after the default roles and the default config needs no roles section:
+    prices spx (cap weight), spx_ew (equal weight), ndx (mega cap), mid, sml, rut;
+    rates fed_funds, ust_2y, ust_10y, baa_spread.
+
+    Example: regime data import --out data/etf --price spx=SPY.csv --rate fed_funds=DFF.csv
+    """
+    from .importers import import_files, read_import_mapping
+
+    spec: dict[str, Any] = {"prices": {}, "rates": {}, "constituents": None}
+    if mapping is not None:
+        spec = read_import_mapping(mapping)
+    for section, values, option in (("prices", price, "--price"), ("rates", rate, "--rate")):
+        for key, files in _pairs(values, option).items():
+            spec[section][key] = list(spec[section].get(key, [])) + files
+    if constituents is not None:
+        spec["constituents"] = constituents
+    with _stage("importing files", quiet=fmt is Fmt.json):
+        info = import_files(out_dir, spec["prices"], spec["rates"], spec["constituents"])
+    if fmt is Fmt.json:
+        print(json.dumps(info, indent=2))
+        return
+    t = Table(title=f"{info['out']}: {info['days']} days {info['start']} .. {info['end']}")
+    for col in ("column", "file", "first", "last", "days"):
+        t.add_column(col, justify="right" if col == "days" else "left")
+    for kind in ("prices", "rates"):
+        for key, v in info[kind].items():
+            t.add_row(f"{kind}.{key}", ", ".join(v["files"]), v["first"], v["last"], str(v["days"]))
+    c = info["constituents"]
+    if c is not None:
+        t.add_row(f"constituents ({c['tickers']} tickers)", c["file"], c["first"], c["last"], str(c["days"]))
+    out.print(t)
+    out.print(f"wrote {', '.join(info['written'])}")
+
+
 # ----------------------------------------------------------------------------------------- demo
 @app.command()
 @handle_errors

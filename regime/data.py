@@ -4,6 +4,14 @@ A data directory holds ``prices`` (required), ``rates`` and ``constituents``
 (optional), each as ``.csv`` or ``.parquet``. See the README section
 "Data contract". Every problem found raises :class:`~regime.errors.DataError`
 with one line naming the file, column or date.
+
+``constituents`` comes in one of two layouts:
+
+- long: ``date,ticker,close[,market_cap][,sector]``, one row per name and day;
+- wide: a ``date`` column, then one column of closes per ticker (blank where
+  a name has no close, e.g. before its listing); no market caps and no
+  sectors. A file with no ``ticker`` column (and no ``close``,
+  ``market_cap`` or ``sector`` column) is read as wide.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import pandas as pd
 from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
 from .errors import DataError
 
-__all__ = ["MarketData", "load_data", "read_table", "align_asof", "write_table"]
+__all__ = ["MarketData", "load_data", "read_table", "align_asof", "write_table", "parse_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +159,20 @@ def read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{name} has no 'date' column (columns: {cols}); name the date column 'date'")
     if df.empty:
         raise DataError(f"{name} is empty (a header but no rows); add the data rows")
-    raw = df["date"]
+    dates = parse_dates(df["date"], name)
+    df = df.drop(columns="date")
+    df.index = dates
+    return df
+
+
+def parse_dates(raw: pd.Series, name: str) -> pd.DatetimeIndex:
+    """A file's date column as a normalised, timezone-naive DatetimeIndex named ``date``.
+
+    Raises
+    ------
+    DataError
+        A date that cannot be parsed, named with its row (counting the header as row 1).
+    """
     if pd.api.types.is_datetime64_any_dtype(raw):
         dates = pd.to_datetime(raw)
     else:
@@ -165,9 +186,7 @@ def read_table(path: Path) -> pd.DataFrame:
             )
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    df = df.drop(columns="date")
-    df.index = pd.DatetimeIndex(dates.dt.normalize().to_numpy(), name="date")
-    return df
+    return pd.DatetimeIndex(dates.dt.normalize().to_numpy(), name="date")
 
 
 def _check_dates(df: pd.DataFrame, name: str, unique: bool = True) -> pd.DataFrame:
@@ -294,6 +313,8 @@ def _load_constituents(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     name = path.name
     df = read_table(path)
+    if "ticker" not in df.columns and not {"close", "market_cap", "sector"} & set(df.columns):
+        return _load_wide_constituents(path, df, dates), None, None
     for col in ("ticker", "close"):
         if col not in df.columns:
             raise DataError(
@@ -338,6 +359,73 @@ def _load_constituents(
         else:
             sectors = wide("sector", np.where(codes < 0, np.nan, codes.astype(float)))
     return closes, caps, sectors
+
+
+def raw_header(path: Path) -> list[str]:
+    """The header cells of a CSV file (optionally compressed) exactly as written, duplicates included."""
+    head = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [str(c).strip() for c in head.iloc[0]]
+
+
+def check_wide(name: str, df: pd.DataFrame, what: str, header: list[str] | None = None) -> pd.DataFrame:
+    """Validate a wide table (dates x tickers): names, dates, numbers and signs.
+
+    Parameters
+    ----------
+    name : str
+        The file's name, for messages.
+    df : DataFrame
+        As read: DatetimeIndex ``date`` and one column per ticker (strings or numbers).
+    what : str
+        What the values are, for messages (``close``).
+    header : list of str, optional
+        The ticker columns' names exactly as written in the file, duplicates included (a CSV reader renames
+        repeated names); default: ``df.columns``.
+
+    Returns
+    -------
+    DataFrame
+        Floats, sorted by date, columns named ``ticker``.
+
+    Raises
+    ------
+    DataError
+        No ticker columns, an unnamed or repeated ticker, a duplicate date, a non-numeric or non-positive value.
+    """
+    if df.shape[1] == 0:
+        raise DataError(f"{name} has only a date column; a wide file needs one column of {what}s per ticker")
+    names = [str(c).strip() for c in (df.columns if header is None else header)]
+    seen: set[str] = set()
+    for i, tick in enumerate(names):
+        if tick == "" or tick.startswith("Unnamed:"):
+            after = f"after '{names[i - 1]}'" if i else "after the date"
+            raise DataError(f"{name}: the column {after} has no name; write its ticker in the header row")
+        if tick in seen:
+            raise DataError(f"{name}: ticker {tick} has two columns; keep one column per ticker")
+        seen.add(tick)
+    df = _check_dates(df, name)
+    vals = _numeric(df, name, list(df.columns))
+    nonpos = (vals <= 0).to_numpy()
+    if nonpos.any():
+        r, c = np.argwhere(nonpos)[0]
+        raise DataError(
+            f"{name}: {what} of {vals.columns[c]} is {vals.iat[r, c]:g} on {vals.index[r].date()}; must be > 0"
+        )
+    vals.columns = pd.Index([str(c) for c in vals.columns], name="ticker")
+    return vals
+
+
+def _load_wide_constituents(path: Path, df: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """Constituent closes from a wide file (``date`` then one column per ticker), on the price calendar."""
+    header = None
+    if path.suffix != ".parquet":
+        raw = raw_header(path)
+        if "date" in raw:
+            raw.remove("date")
+            header = raw
+    closes = check_wide(path.name, df, "close", header)
+    log.info("%s: wide constituents, %d tickers, no market caps or sectors", path.name, closes.shape[1])
+    return closes.reindex(dates)
 
 
 def load_data(directory: str | Path, config: Config | None = None) -> MarketData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,8 @@ from regime.data import load_data
 from regime.pipeline import fit_regime_model
 from regime.synth import simulate_market, write_market
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+# ../shared/data/real beside the project; REGIME_REAL_DATA points elsewhere (e.g. from a git worktree)
+REAL_DATA = Path(os.environ.get("REGIME_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
 
 
 def fast_config(**model) -> Config:

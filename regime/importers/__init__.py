@@ -1,5 +1,14 @@
-"""Importers that turn published data files into the data contract."""
+"""Importers that turn published and downloaded data files into the data contract."""
 
-from ._french import read_french_table, read_fred_series, import_french_fred
+from ._csv import import_files, read_import_mapping, read_price_file, read_wide_panel
+from ._french import import_french_fred, read_fred_series, read_french_table
 
-__all__ = ["read_french_table", "read_fred_series", "import_french_fred"]
+__all__ = [
+    "read_french_table",
+    "read_fred_series",
+    "import_french_fred",
+    "read_price_file",
+    "read_wide_panel",
+    "import_files",
+    "read_import_mapping",
+]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data import write_table
+from ..data import _check_dates, _numeric, write_table
 from ..errors import DataError
 
 __all__ = ["read_french_table", "read_fred_series", "import_french_fred"]
@@ -84,7 +84,14 @@ def read_french_table(path: str | Path) -> pd.DataFrame:
 
 
 def read_fred_series(path: str | Path) -> pd.Series:
-    """One FRED CSV series (``observation_date,ID``, ``DATE,ID`` or ``date,value``); blanks and '.' are NaN."""
+    """One FRED CSV series (``observation_date,ID``, ``DATE,ID`` or ``date,value``); blanks and '.' are NaN.
+
+    Raises
+    ------
+    DataError
+        Missing file, not two columns, an unparseable or repeated date, or a
+        value that is neither a number nor blank.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found; point --fred at the directory holding the FRED files")
@@ -95,8 +102,10 @@ def read_fred_series(path: str | Path) -> pd.Series:
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise DataError(f"{path.name}: row {i + 2} has date {df.iloc[i, 0]!r} that cannot be parsed")
-    values = pd.to_numeric(df.iloc[:, 1].str.strip().replace({".": ""}), errors="coerce")
-    return pd.Series(values.to_numpy(), index=pd.DatetimeIndex(dates, name="date"), name=path.stem)
+    frame = pd.DataFrame({df.columns[1]: df.iloc[:, 1].to_numpy()}, index=pd.DatetimeIndex(dates, name="date"))
+    frame = _check_dates(frame, path.name)
+    values = _numeric(frame, path.name, [df.columns[1]])[df.columns[1]]
+    return values.rename(path.stem)
 
 
 def _level(returns_pct: pd.Series) -> pd.Series:
