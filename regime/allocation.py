@@ -460,15 +460,23 @@ def signal(probs: pd.DataFrame, labels: pd.Series, data: MarketData, cfg: Alloca
     Raises
     ------
     DataError
-        ``asof`` is not a date or has no probabilities.
+        ``asof`` is not a date or has no probabilities; when it has none because
+        an input is stale that day, the message names the file and its last date.
     """
     p = probs.dropna()
     if p.empty:
         raise DataError("no regime probabilities to allocate on")
     if asof is None:
         day = p.index[-1]
+        for line in data.stale_inputs(day + pd.Timedelta(days=1), data.dates[-1]) if data.dates[-1] > day else []:
+            log.warning("the signal is for %s, the last day with probabilities: %s", day.date(), line)
     else:
         req = parse_day(asof)
+        trading = data.dates[data.dates <= req]
+        if len(trading) and trading[-1] not in p.index and trading[-1] >= p.index[0]:
+            stale = data.stale_on(trading[-1])  # a stale day has no probabilities: say which input, not "outside"
+            if stale is not None:
+                raise DataError(stale)
         if req < p.index[0] or req > p.index[-1]:
             raise DataError(f"--asof {req.date()} is outside the probabilities ({p.index[0].date()} to "
                             f"{p.index[-1].date()}); pick a day in that range")

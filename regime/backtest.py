@@ -38,7 +38,8 @@ class BacktestResult:
     Attributes
     ----------
     probabilities : DataFrame
-        Date x regime id: filtered probabilities from the model in force that day.
+        Date x regime id: filtered probabilities from the model in force that day,
+        on the labelled days only (a day with a missing model feature has no row).
     labels : Series
         The reported regime (with the configured persistence).
     confidence : Series
@@ -46,7 +47,11 @@ class BacktestResult:
     refits : DataFrame
         One row per refit: date, training window, convergence, seconds.
     summary : dict
-        Switches per year, mean duration, shares, per-regime index statistics.
+        Switches per year, mean duration, shares, per-regime index statistics;
+        ``unlabelled_days`` (out-of-sample days with a missing model feature,
+        which have no row), ``unlabelled_stale_days`` (those of them on which
+        an input is stale) and ``stale_inputs`` (one line per stale input, see
+        :meth:`MarketData.stale_inputs`).
     truth : dict or None
         Accuracy, lag and calibration against ``truth.csv``, when present.
     seconds : float
@@ -220,7 +225,18 @@ def walk_forward(
         if progress is not None:
             progress(i + 1, len(schedule), R)
     probs = pd.concat(chunks)
+    # days with a missing model feature (stale inputs, or windows still covering them) get no label: no row
+    unlabelled = probs.index[probs.isna().any(axis=1).to_numpy()]
+    stale_lines = data.stale_inputs(start_ts, dates[-1])
+    for line in stale_lines:
+        log.warning("%s", line)
     probs = probs.dropna()
+    if probs.empty:
+        why = "; ".join(stale_lines) or "a model feature is undefined on every one of them"
+        raise DataError(f"no out-of-sample day from {start_ts.date()} to {dates[-1].date()} can be labelled: {why}")
+    in_span = np.zeros(len(unlabelled), dtype=bool)
+    for span in data.stale_spans(start_ts, dates[-1]):
+        in_span |= (unlabelled >= span.first) & (unlabelled <= span.last)
     labels = persistent_labels(probs, config.label.margin, config.label.min_days)
     ids = list(probs.columns)
     conf_vals = [probs.iat[k, ids.index(lab)] for k, lab in enumerate(labels.to_numpy())]
@@ -230,6 +246,9 @@ def walk_forward(
     summary["refit_every"] = "monthly" if refit_every is None else f"{refit_every} trading days"
     summary["window"] = bt.window
     summary["mode"] = "naive" if naive else "warm-start"
+    summary["unlabelled_days"] = len(unlabelled)
+    summary["unlabelled_stale_days"] = int(in_span.sum())
+    summary["stale_inputs"] = stale_lines
     tm = truth_metrics(probs, labels, confidence, truth, bt.confirm_days) if truth is not None else None
     seconds = time.perf_counter() - t0
     summary["seconds"] = round(seconds, 2)

@@ -19,8 +19,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import RegimeError
@@ -88,8 +88,23 @@ def _root(
         out.print(__version__)
         raise typer.Exit(0)
     _STATE["debug"] = debug
-    handler = RichHandler(console=err, show_time=False, show_path=False, markup=False)
+    handler = _LineHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+
+
+class _LineHandler(logging.Handler):
+    """Each log record as ONE line on stderr, ``warning: <message>``: never wrapped, so it can be grepped."""
+
+    _STYLES = {"warning": "yellow", "error": "bold red", "critical": "bold red"}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = record.levelname.lower()
+            line = Text.assemble((f"{level}:", self._STYLES.get(level, "dim")), " ", self.format(record))
+            err.print(line, soft_wrap=True, highlight=False)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
 
 
 def _stage(progress_msg: str, quiet: bool = False):
@@ -315,6 +330,13 @@ def print_backtest(result, fmt: Fmt, csv_path: Path | None = None) -> None:
             it.add_row(col, *[f"{stats[r][col]['ann_return']:+.1%} / {stats[r][col]['ann_vol']:.1%}" for r in stats])
         out.print(it)
     out.print(f"switches per year {s['switches_per_year']:.2f}; mean regime duration {s['mean_duration_days']} days")
+    if s.get("unlabelled_days"):
+        n, stale = s["unlabelled_days"], s.get("unlabelled_stale_days", 0)
+        out.print(f"[yellow]{n} out-of-sample days got no label[/] (no row in the CSV): {stale} with a stale input, "
+                  f"{n - stale} with a model feature whose trailing window covers missing or stale data",
+                  soft_wrap=True)
+    for line in s.get("stale_inputs", []):
+        out.print(f"[yellow]stale input:[/] {line}", soft_wrap=True, highlight=False)
     if result.truth:
         tm = result.truth
         tt = Table(title="Against truth.csv (targets from the walk-forward issue)")

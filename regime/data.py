@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +27,112 @@ import pandas as pd
 from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
 from .errors import DataError
 
-__all__ = ["MarketData", "load_data", "read_table", "align_asof", "write_table", "parse_dates"]
+__all__ = ["MarketData", "StaleSpan", "load_data", "read_table", "align_asof", "write_table", "parse_dates"]
 
 log = logging.getLogger(__name__)
 
 _MISSING_TOKENS = {"", ".", "na", "nan", "null", "none", "#n/a"}
+
+
+@dataclass(frozen=True)
+class StaleSpan:
+    """A run of price days on which one input has no fresh data.
+
+    Rates are carried as of each date for ``data.max_stale_days`` calendar
+    days, so a rate column is stale on a price day whose last value is older
+    than that. Constituents are never carried (a carried close would fake a
+    zero return), so the constituents file is stale on every price day after
+    its first on which it has no close, whether it ended or skipped days.
+    Staleness is causal: whether a day is stale depends only on data up to it.
+
+    Attributes
+    ----------
+    file : str
+        The input file's name, e.g. ``constituents.csv``.
+    column : str or None
+        The rate column; None for the whole constituents file.
+    last_fresh : Timestamp
+        The input's last date with data before the span.
+    first, last : Timestamp
+        The first and last price days of the span.
+    days : int
+        Price days in the span.
+    resumes : Timestamp or None
+        The input's next date with data, None if it ended before prices did
+        (or resumes only after the data's end).
+    max_stale_days : int or None
+        Calendar days a value is carried (rates); None when not carried.
+    """
+
+    file: str
+    column: str | None
+    last_fresh: pd.Timestamp
+    first: pd.Timestamp
+    last: pd.Timestamp
+    days: int
+    resumes: pd.Timestamp | None = None
+    max_stale_days: int | None = None
+
+    @property
+    def what(self) -> str:
+        """``constituents.csv`` or ``rates.csv column 'baa_spread'``."""
+        return self.file if self.column is None else f"{self.file} column '{self.column}'"
+
+    def overlaps(self, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        """Whether the span shares a day with ``[start, end]``."""
+        return self.first <= end and self.last >= start
+
+
+def _days(n: int) -> str:
+    return f"{n} price day{'' if n == 1 else 's'}"
+
+
+def _stale_spans(fresh: pd.DatetimeIndex, dates: pd.DatetimeIndex, file: str, column: str | None,
+                max_stale_days: int | None) -> list[StaleSpan]:
+    """The runs of price days on which an input has no fresh data.
+
+    Parameters
+    ----------
+    fresh : DatetimeIndex
+        The dates on which the input has data.
+    dates : DatetimeIndex
+        The price calendar, sorted.
+    file, column : str
+        Where the input comes from (column None for constituents).
+    max_stale_days : int or None
+        A price day is stale when the input's last date on or before it is
+        more than this many calendar days earlier; None: whenever the input
+        has no data on the day itself. Days before the input starts are
+        warm-up, not stale.
+
+    Returns
+    -------
+    list of StaleSpan
+    """
+    fresh = pd.DatetimeIndex(fresh).unique().sort_values()
+    if len(fresh) == 0 or len(dates) == 0:
+        return []
+    pos = fresh.searchsorted(dates, side="right") - 1
+    started = pos >= 0
+    prev = fresh[np.maximum(pos, 0)]
+    age = np.asarray((dates - prev).days)
+    stale = started & (age > (0 if max_stale_days is None else max_stale_days))
+    spans: list[StaleSpan] = []
+    i, n = 0, len(dates)
+    while i < n:
+        if not stale[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and stale[j + 1] and pos[j + 1] == pos[i]:
+            j += 1
+        k = int(pos[i]) + 1
+        spans.append(StaleSpan(
+            file=file, column=column, last_fresh=fresh[pos[i]], first=dates[i], last=dates[j], days=j - i + 1,
+            resumes=fresh[k] if k < len(fresh) and fresh[k] <= dates[-1] else None, max_stale_days=max_stale_days,
+        ))
+        i = j + 1
+    return spans
 
 
 @dataclass(frozen=True)
@@ -57,6 +158,9 @@ class MarketData:
     sectors : DataFrame or None
         Each constituent's sector on each day as an integer code (dates x
         tickers, NaN where unknown); None when ``sector`` is absent.
+    staleness : tuple of StaleSpan
+        The runs of price days on which a rate column (used by a role) or the
+        constituents file has no fresh data; see :meth:`stale_inputs`.
     """
 
     prices: pd.DataFrame
@@ -67,6 +171,7 @@ class MarketData:
     files: dict[str, str] = field(default_factory=dict)
     source: Path = Path(".")
     sectors: pd.DataFrame | None = None
+    staleness: tuple[StaleSpan, ...] = ()
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -107,7 +212,89 @@ class MarketData:
             files=self.files,
             source=self.source,
             sectors=cut(self.sectors),
+            staleness=tuple(self._clip(span, end) for span in self.staleness if span.first <= end),
         )
+
+    def _clip(self, span: StaleSpan, end: pd.Timestamp) -> StaleSpan:
+        """A span as the data ending at ``end`` sees it (staleness is causal, so this equals recomputing)."""
+        if span.last <= end and (span.resumes is None or span.resumes <= end):
+            return span
+        last = min(span.last, end)
+        days = int(((self.dates >= span.first) & (self.dates <= last)).sum())
+        resumes = span.resumes if span.resumes is not None and span.resumes <= end else None
+        return replace(span, last=last, days=days, resumes=resumes)
+
+    def stale_spans(self, start: pd.Timestamp | str | None = None,
+                    end: pd.Timestamp | str | None = None) -> list[StaleSpan]:
+        """The stale spans that share a day with ``[start, end]`` (default: all the data)."""
+        lo = pd.Timestamp(start) if start is not None else self.dates[0]
+        hi = pd.Timestamp(end) if end is not None else self.dates[-1]
+        return [span for span in self.staleness if span.overlaps(lo, hi)]
+
+    def stale_inputs(self, start: pd.Timestamp | str | None = None,
+                     end: pd.Timestamp | str | None = None) -> list[str]:
+        """Which inputs are stale on some day of ``[start, end]``: one line each.
+
+        Each line names the file, the column where it applies and its last
+        date, the price days without a label, and what to do, e.g.
+        ``constituents.csv ends 2011-06-30, 126 price days before prices.csv
+        (2011-12-30): those days get no label; update constituents.csv``. Rate
+        columns stale over the same days share a line.
+        """
+        groups: dict[tuple, list[StaleSpan]] = {}
+        for span in self.stale_spans(start, end):
+            key = (span.file, span.column is None, span.last_fresh, span.first, span.last, span.resumes)
+            groups.setdefault(key, []).append(span)
+        return [self._describe(spans) for spans in groups.values()]
+
+    def stale_on(self, day: pd.Timestamp | str, option: str = "--asof") -> str | None:
+        """One line saying which inputs are stale on ``day`` and what to do, or None if none is.
+
+        The line names the file, the column where it applies and its last date,
+        and suggests updating that file or picking ``option`` on or before
+        that date. Used where a stale day must stop a run (``regime score``).
+        """
+        day = pd.Timestamp(day)
+        spans = self.stale_spans(day, day)
+        if not spans:
+            return None
+        parts = []
+        for span in spans:
+            n = int(((self.dates > span.last_fresh) & (self.dates <= day)).sum())
+            limit = (f", more than data.max_stale_days = {span.max_stale_days} calendar days"
+                     if span.max_stale_days is not None else "")
+            parts.append(f"{span.what} has no data after {span.last_fresh.date()}, {_days(n)} earlier{limit}")
+        files = ", ".join(dict.fromkeys(s.file for s in spans))
+        last = min(s.last_fresh for s in spans)
+        return (f"on {day.date()} {'; '.join(parts)}, so that day gets no label; update {files}, or pick "
+                f"{option} on or before {last.date()}")
+
+    def _describe(self, spans: list[StaleSpan]) -> str:
+        span = spans[0]
+        if len(spans) == 1:
+            what = span.what
+        else:
+            what = f"{span.file} columns " + ", ".join(f"'{s.column}'" for s in spans)
+        prices_file = next(iter(self.files), "prices")
+        limit = span.max_stale_days
+        if span.resumes is None:
+            n_after = int((self.dates > span.last_fresh).sum())
+            verb = "ends" if len(spans) == 1 else "end"
+            if span.days == n_after:
+                tail = "those days get no label"
+            else:
+                tail = (f"the last {span.days} of them, from {span.first.date()} (more than data.max_stale_days = "
+                        f"{limit} calendar days later), get no label")
+            return (f"{what} {verb} {span.last_fresh.date()}, {_days(n_after)} before {prices_file} "
+                    f"({self.dates[-1].date()}): {tail}; update {span.file}")
+        gap = (span.resumes - span.last_fresh).days
+        days = (f"the {span.days} price days {span.first.date()}..{span.last.date()}" if span.days > 1
+                else f"the price day {span.first.date()}")
+        if limit is None:
+            return (f"{what} has no rows on {days} (between {span.last_fresh.date()} and {span.resumes.date()}): "
+                    f"those days get no label; fill the gap in {span.file}")
+        return (f"{what} has no data from {span.last_fresh.date()} to {span.resumes.date()} ({gap} calendar days, "
+                f"more than data.max_stale_days = {limit}): {days} get no label; fill the gap in {span.file}")
 
 
 def _find(directory: Path, stem: str, required: bool) -> Path | None:
@@ -293,7 +480,9 @@ def align_asof(rates: pd.DataFrame, dates: pd.DatetimeIndex, max_stale_days: int
     return pd.DataFrame(out, index=target.index)
 
 
-def _load_rates(path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_stale_days: int) -> pd.DataFrame:
+def _load_rates(
+    path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_stale_days: int
+) -> tuple[pd.DataFrame, list[StaleSpan]]:
     name = path.name
     df = _check_dates(read_table(path), name)
     for role in RATE_ROLES:
@@ -305,16 +494,22 @@ def _load_rates(path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_sta
                 f"add it, map roles.{role} to another column, or set roles.{role}: null"
             )
     df = _numeric(df, name, list(df.columns))
-    return align_asof(df, dates, max_stale_days)
+    used = dict.fromkeys(c for r in RATE_ROLES if (c := getattr(roles, r)) is not None)
+    spans = [span for col in used
+             for span in _stale_spans(df.index[df[col].notna().to_numpy()], dates, name, col, max_stale_days)]
+    return align_asof(df, dates, max_stale_days), spans
 
 
 def _load_constituents(
     path: Path, dates: pd.DatetimeIndex
-) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, list[StaleSpan]]:
     name = path.name
     df = read_table(path)
     if "ticker" not in df.columns and not {"close", "market_cap", "sector"} & set(df.columns):
-        return _load_wide_constituents(path, df, dates), None, None
+        closes = _load_wide_constituents(path, df, dates)
+        # closes are not carried forward, so every price day without one (after the file starts) is stale
+        spans = _stale_spans(dates[closes.notna().any(axis=1).to_numpy()], dates, name, None, None)
+        return closes, None, None, spans
     for col in ("ticker", "close"):
         if col not in df.columns:
             raise DataError(
@@ -358,7 +553,9 @@ def _load_constituents(
             )
         else:
             sectors = wide("sector", np.where(codes < 0, np.nan, codes.astype(float)))
-    return closes, caps, sectors
+    # closes are not carried forward, so every price day without one (after the file starts) is stale
+    spans = _stale_spans(dates[closes.notna().any(axis=1).to_numpy()], dates, name, None, None)
+    return closes, caps, sectors, spans
 
 
 def raw_header(path: Path) -> list[str]:
@@ -460,19 +657,26 @@ def load_data(directory: str | Path, config: Config | None = None) -> MarketData
     dates = pd.DatetimeIndex(prices.index, name="date")
 
     rates = None
+    staleness: list[StaleSpan] = []
     rpath = _find(directory, "rates", required=False)
     if rpath is not None:
-        rates = _load_rates(rpath, roles, dates, config.data.max_stale_days)
+        rates, spans = _load_rates(rpath, roles, dates, config.data.max_stale_days)
+        staleness += spans
         files[rpath.name] = _sha256(rpath)
 
     closes = caps = sectors = None
     cpath = _find(directory, "constituents", required=False)
     if cpath is not None:
-        closes, caps, sectors = _load_constituents(cpath, dates)
+        closes, caps, sectors, spans = _load_constituents(cpath, dates)
+        staleness += spans
         files[cpath.name] = _sha256(cpath)
 
     log.info("loaded %s: %d days %s..%s", directory, len(dates), dates[0].date(), dates[-1].date())
-    return MarketData(prices, rates, closes, caps, roles, files, directory, sectors)
+    data = MarketData(prices, rates, closes, caps, roles, files, directory, sectors,
+                      tuple(sorted(staleness, key=lambda s: (s.first, s.file, s.column or ""))))
+    for line in data.stale_inputs():
+        log.info("stale input: %s", line)
+    return data
 
 
 def parse_day(value: str | pd.Timestamp, option: str = "--asof") -> pd.Timestamp:

@@ -71,22 +71,22 @@ class Component:
     def state_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
         """Filtered state probabilities on every day with complete features.
 
-        The filter starts at the first day whose features are all defined. A
-        later day with a missing feature (for example a stale rate) is skipped
-        by the filter and carries the previous day's probabilities. Rows
-        before the start are NaN.
+        The filter runs, in order, over the days whose features are all
+        defined. A day with a missing feature (warm-up, or a stale input: a
+        rate older than ``data.max_stale_days``, a day without constituents)
+        is skipped by the filter and gets NaN probabilities: no label, never
+        the previous day's probabilities carried forward. The filter then
+        resumes from the last complete day.
         """
         X = features[self.feature_names].to_numpy()
         ok = usable_rows(features, self.feature_names, self.config).to_numpy()
         out = np.full((len(X), len(self.state_map)), np.nan)
         if ok.any():
             out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
-            if not ok.all():
-                out = pd.DataFrame(out).ffill().to_numpy()  # missing days carry the previous probabilities
         return pd.DataFrame(out, index=features.index, columns=pd.RangeIndex(out.shape[1], name="state"))
 
     def regime_probabilities(self, features: pd.DataFrame, regime_ids: list[str]) -> pd.DataFrame:
-        """Filtered regime probabilities of this component (NaN rows before its start)."""
+        """Filtered regime probabilities of this component (NaN rows where a feature is missing)."""
         states = self.state_probabilities(features)
         probs = regime_probabilities(np.nan_to_num(states.to_numpy()), self.state_map, regime_ids, states.index)
         probs[states.isna().any(axis=1)] = np.nan
@@ -164,7 +164,7 @@ class RegimeModel:
         -------
         DataFrame
             ``features.index`` x regime ids; rows sum to 1 where defined, NaN
-            before the first day with complete features.
+            on every day with a missing model feature (warm-up or stale inputs).
         """
         self.check_features(features)
         total, wsum = None, 0.0
@@ -193,7 +193,7 @@ class RegimeModel:
         return persistent_labels(probs, self.config.label.margin, self.config.label.min_days)
 
     def labels(self, features: pd.DataFrame) -> pd.Series:
-        """The reported regime of each day (None before the filter starts)."""
+        """The reported regime of each day (None on days with a missing model feature)."""
         return self.labels_from(self.filtered_probabilities(features))
 
     def standardise(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -432,6 +432,8 @@ def fit_regime_model(
         Too little history for the configured windows.
     """
     say = progress or (lambda _msg: None)
+    for line in data.stale_inputs():  # stale days have undefined features: left out of training, never labelled
+        log.warning("%s", line)
     if features is None:
         say("building features")
         features = build_features(data, config)

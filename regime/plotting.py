@@ -28,13 +28,20 @@ def regime_color(rid: str, order: list[str]) -> str:
 
 
 def shade_regimes(ax, labels: pd.Series, order: list[str], alpha: float = 0.18) -> None:
-    """Shade an axis's background by contiguous runs of ``labels``."""
-    lab = labels.dropna()
-    if lab.empty:
+    """Shade an axis's background by contiguous runs of ``labels``; a day without a label (NaN) ends a run."""
+    valid = labels.notna()
+    if not valid.any():
         return
-    runs = (lab != lab.shift()).cumsum()
-    for _, run in lab.groupby(runs):
+    runs = ((labels != labels.shift()) | ~valid).cumsum()
+    lab = labels[valid]
+    for _, run in lab.groupby(runs[valid]):
         ax.axvspan(run.index[0], run.index[-1], color=regime_color(run.iloc[0], order), alpha=alpha, lw=0)
+
+
+def _from_first(probs: pd.DataFrame) -> pd.DataFrame:
+    """The rows from the first complete one on; later NaN rows stay, so a stackplot leaves them blank."""
+    ok = probs.notna().all(axis=1).to_numpy()
+    return probs.iloc[int(ok.argmax()):] if ok.any() else probs.iloc[:0]
 
 
 def plot_regimes(
@@ -62,7 +69,7 @@ def plot_regimes(
     ax.set_title(title or "Regimes (filtered, no look-ahead)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=regime_color(r, order), alpha=0.5) for r in order]
     ax.legend(handles, [names.get(r, r) for r in order], loc="upper left", fontsize=8)
-    p = probs.dropna()
+    p = _from_first(probs)  # a day without probabilities stays a gap in the chart, not an interpolation
     axes[1].stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.8)
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel("filtered P")
@@ -79,7 +86,7 @@ def plot_regimes(
 def plot_probabilities(probs: pd.DataFrame, names: dict[str, str], out: str | Path, title: str = "") -> Path:
     """Save a PNG of stacked filtered regime probabilities."""
     order = list(probs.columns)
-    p = probs.dropna()
+    p = _from_first(probs)
     fig, ax = plt.subplots(figsize=(12, 3.2))
     ax.stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.85,
                  labels=[names.get(r, r) for r in order])

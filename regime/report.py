@@ -77,11 +77,14 @@ def write_report(backtest: str | Path, data: MarketData, config: Config, out: st
                         f"({data.dates[0].date()}..{data.dates[-1].date()}); pass the --data it was run on")
     feats = build_features(data, config).loc[first:last]
     level = data.series("large_cap").loc[first:last]
+    # on the price calendar, so days without a label (no row in the CSV) show as gaps, not as the last regime
+    calendar = data.dates[(data.dates >= first) & (data.dates <= last)]
+    chart_probs, chart_labels = probs.reindex(calendar), labels.reindex(calendar)
     files = {}
-    files["index"] = plot_regimes(level, probs, labels, names, out / "index.png",
+    files["index"] = plot_regimes(level, chart_probs, chart_labels, names, out / "index.png",
                                   title="Walk-forward regimes (out of sample, filtered)",
                                   truth=truth.loc[first:last] if truth is not None else None)
-    files["probabilities"] = plot_probabilities(probs, names, out / "probabilities.png")
+    files["probabilities"] = plot_probabilities(chart_probs, names, out / "probabilities.png")
     rs = {}
     for pair, (a, b) in config.features.pairs.items():
         sa, sb = data.series(a), data.series(b)
@@ -93,24 +96,30 @@ def write_report(backtest: str | Path, data: MarketData, config: Config, out: st
     if mom:
         panels["63d momentum"] = feats[mom]
     if panels:
-        files["relative_strength"] = plot_panels(panels, labels, ids, out / "relative_strength.png",
+        files["relative_strength"] = plot_panels(panels, chart_labels, ids, out / "relative_strength.png",
                                                  "Relative strength")
     br = [c for c in ("br_above_50d", "br_above_200d", "br_pct_up") if c in feats]
     br2 = [c for c in ("br_ad_slope", "br_hi_lo", "px_ew_cw_spread", "px_dispersion") if c in feats]
     bpanels = {k: feats[v] for k, v in (("share of names", br), ("breadth", br2)) if v}
     if bpanels:
-        files["breadth"] = plot_panels(bpanels, labels, ids, out / "breadth.png", "Breadth")
+        files["breadth"] = plot_panels(bpanels, chart_labels, ids, out / "breadth.png", "Breadth")
     if data.rates is not None:
         lv = [c for c in ("rt_policy", "rt_2y", "rt_10y") if c in feats]
         sp = [c for c in ("rt_slope", "rt_credit") if c in feats]
         rpanels = {k: feats[v] for k, v in (("rates %", lv), ("slope / credit %", sp)) if v}
         if rpanels:
-            files["rates"] = plot_panels(rpanels, labels, ids, out / "rates.png", "Rates and credit")
+            files["rates"] = plot_panels(rpanels, chart_labels, ids, out / "rates.png", "Rates and credit")
 
     prices = data.prices[[c for c in (getattr(data.roles, r) for r in PRICE_ROLES) if c in data.prices]]
     summary = label_summary(labels, ids, prices)
     parts = [f"<h1>Regime walk-forward report</h1><p>{html.escape(str(Path(backtest).name))}: "
              f"{first.date()} to {last.date()}, {len(labels)} out-of-sample days.</p>"]
+    inside, after = int(len(calendar) - len(labels)), int((data.dates > last).sum())
+    stale = data.stale_inputs(first, data.dates[-1])
+    if inside or stale:
+        tail = f", and the {after} after it to {data.dates[-1].date()}" if stale and after else ""
+        parts.append(f"<p>Days without a label (a model feature undefined): {inside} between {first.date()} and "
+                     f"{last.date()}{tail}." + "".join(f"<br>{html.escape(line)}" for line in stale) + "</p>")
     parts.append("<h2>Labels</h2>" + _table({
         "switches per year": summary["switches_per_year"],
         "mean regime duration (days)": summary["mean_duration_days"],

@@ -113,6 +113,29 @@ def drivers(model: RegimeModel, features_row: pd.Series, regime: str, top: int =
     ]
 
 
+def _undefined_message(model: RegimeModel, past: MarketData, feats: pd.DataFrame, day: pd.Timestamp,
+                       row: pd.Series) -> str:
+    """Why the as-of day has no label: a stale input, windows over missing data, or too little history."""
+    stale = past.stale_on(day)
+    if stale is not None:
+        return stale
+    missing = ", ".join(row.index[row.isna()][:5])
+    complete_before = feats[model.feature_names].iloc[:-1].notna().all(axis=1)
+    if not complete_before.any():  # a warm-up shortfall: no earlier day had the features either
+        return (
+            f"on {day.date()} these model features are undefined: {missing}; the data needs more history "
+            f"before that date (about {model.config.features.lookback()} days) or fresher rates"
+        )
+    since = complete_before.index[complete_before.to_numpy()][-1]
+    earlier = past.stale_inputs(since, day)
+    cause = (f"their trailing windows still cover days with stale inputs ({earlier[-1]})" if earlier
+             else "their trailing windows cover missing input values")
+    return (
+        f"on {day.date()} these model features are undefined: {missing}, although they were defined on "
+        f"{since.date()}: {cause}; pick --asof on or before {since.date()}, or fill the missing data"
+    )
+
+
 def score_day(
     model: RegimeModel,
     data: MarketData,
@@ -134,7 +157,9 @@ def score_day(
     Raises
     ------
     DataError
-        The as-of date is outside the data, or today's features are incomplete.
+        The as-of date is outside the data, an input is stale on it (the
+        message names the file, column and last date), or its features are
+        otherwise incomplete (too little history).
     ModelError
         The data lacks features the model was trained on.
     """
@@ -155,11 +180,7 @@ def score_day(
     model.check_features(feats, source=f"the data in {data.source}")
     row = feats.loc[day, model.feature_names]
     if row.isna().any():
-        missing = ", ".join(row.index[row.isna()][:5])
-        raise DataError(
-            f"on {day.date()} these model features are undefined: {missing}; the data needs more history "
-            f"before that date (about {model.config.features.lookback()} days) or fresher rates"
-        )
+        raise DataError(_undefined_message(model, past, feats, day, row))
     probs = model.filtered_probabilities(feats)
     p = probs.loc[day]
     labels = model.labels_from(probs).dropna()

@@ -66,3 +66,21 @@ def copy_dir(market_dir, tmp_path):
 
 def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def cut_constituents(directory: Path, days_before_end: int) -> pd.Timestamp:
+    """Drop the constituents' last ``days_before_end`` dates (a file not updated); returns its new last date."""
+    path = directory / "constituents.csv"
+    df = read_csv(path)
+    dates = sorted(df["date"].unique())
+    last = dates[-days_before_end - 1]
+    df[df["date"] <= last].to_csv(path, index=False)
+    return pd.Timestamp(last)
+
+
+def blank_rates(directory: Path, column: str, after: str, before: str) -> None:
+    """Blank one rates column strictly between two dates (a publication gap)."""
+    path = directory / "rates.csv"
+    df = read_csv(path)
+    df.loc[(df["date"] > after) & (df["date"] < before), column] = ""
+    df.to_csv(path, index=False)

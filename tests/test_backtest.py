@@ -1,5 +1,7 @@
 """Walk-forward: out of sample, no look-ahead, stable names, honest metrics."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,7 @@ from regime.features import build_features
 from regime.data import load_data
 from regime.synth import simulate_market, write_market
 
-from .conftest import fast_config
+from .conftest import blank_rates, cut_constituents, fast_config
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +26,19 @@ def cfg():
 
 
 @pytest.fixture(scope="module")
-def market():
+def long_market():  # not `market`: that name is the conftest market behind `copy_dir`
     """15 years x 150 stocks: long enough for a walk-forward to mean something."""
     return simulate_market(seed=5, years=15, n_stocks=150)
 
 
 @pytest.fixture(scope="module")
-def data(market, tmp_path_factory, cfg):
-    return load_data(write_market(market, tmp_path_factory.mktemp("bt"), "parquet"), cfg)
+def data(long_market, tmp_path_factory, cfg):
+    return load_data(write_market(long_market, tmp_path_factory.mktemp("bt"), "parquet"), cfg)
 
 
 @pytest.fixture(scope="module")
-def result(data, market, cfg):
-    return walk_forward(data, cfg, truth=market.truth)
+def result(data, long_market, cfg):
+    return walk_forward(data, cfg, truth=long_market.truth)
 
 
 def test_output_layout_and_invariants(result, data):
@@ -55,10 +57,10 @@ def test_refits_use_only_data_before_the_refit_date(result):
     assert r.index.to_series().diff().dropna().dt.days.max() <= 35  # monthly by default
 
 
-def test_prefix_backtest_rows_unchanged_by_later_data(result, data, market, cfg):
+def test_prefix_backtest_rows_unchanged_by_later_data(result, data, long_market, cfg):
     """Truncate the data at D: every backtest row up to D is identical."""
     day = data.dates[2500]
-    short = walk_forward(data.truncate(day), cfg, truth=market.truth)
+    short = walk_forward(data.truncate(day), cfg, truth=long_market.truth)
     full = result.to_frame().loc[:day]
     pd.testing.assert_frame_equal(short.to_frame(), full, check_exact=False, rtol=0, atol=1e-12)
 
@@ -105,20 +107,20 @@ def test_previous_fit_anchors_names_against_ambiguous_rules(data, cfg):
     assert anchored == comp.state_map
 
 
-def test_walk_forward_refits_keep_names_stable(result, data, market):
+def test_walk_forward_refits_keep_names_stable(result, data, long_market):
     """Across refits, the regime profiles keep their meaning (no label swaps between months)."""
     lab = result.labels
-    truth = market.truth.reindex(lab.index)
+    truth = long_market.truth.reindex(lab.index)
     by_year = (lab == truth).groupby(lab.index.year).mean()
     # the first years train on one or two years of data (this fixture's train.min_days is 252); after them a
     # permutation of names at some refit would drive a year's agreement towards 0
     assert by_year.iloc[2:].min() > 0.4, by_year.round(2).to_dict()
 
 
-def test_naive_loop_gives_comparable_labels(data, market, cfg):
+def test_naive_loop_gives_comparable_labels(data, long_market, cfg):
     start = data.dates[3000]
-    fast = walk_forward(data, cfg, start=start, truth=market.truth)
-    slow = walk_forward(data, cfg, start=start, truth=market.truth, naive=True)
+    fast = walk_forward(data, cfg, start=start, truth=long_market.truth)
+    slow = walk_forward(data, cfg, start=start, truth=long_market.truth, naive=True)
     assert fast.labels.index.equals(slow.labels.index)
     assert (fast.labels == slow.labels).mean() > 0.7
 
@@ -140,8 +142,8 @@ def test_refit_schedule():
     assert len(refit_schedule(dates, dates[0], 10)) == int(np.ceil(len(dates) / 10))
 
 
-def test_rolling_window(data, market, cfg):
-    r = walk_forward(data, cfg, start=data.dates[3000], window="rolling:600", truth=market.truth)
+def test_rolling_window(data, long_market, cfg):
+    r = walk_forward(data, cfg, start=data.dates[3000], window="rolling:600", truth=long_market.truth)
     assert (r.refits["n_train"] <= 600).all()
 
 
@@ -176,3 +178,46 @@ class TestMetricsByHand:
                          index=idx)
         assert persistent_labels(p).tolist() == list("ababbbbb")
         assert persistent_labels(p, margin=0.5, min_days=3).tolist() == list("aaaaabbb")
+
+
+class TestStaleInputs:
+    """Days whose inputs are stale get no label, and the summary says how many and which input (on the small
+    conftest market, cut or blanked)."""
+
+    def test_labels_stop_where_constituents_end(self, copy_dir, cfg, caplog):
+        d = copy_dir()
+        complete = load_data(d, cfg)
+        last = cut_constituents(d, 120)
+        stale = load_data(d, cfg)
+        start = stale.dates[1400]  # fewer refits, for speed
+        with caplog.at_level(logging.WARNING, logger="regime"):
+            res = walk_forward(stale, cfg, start=start)
+        assert res.labels.index[-1] == last and res.to_frame().index[-1] == last  # no row after the cut
+        s = res.summary
+        assert s["last_day"] == str(last.date())
+        assert s["unlabelled_days"] == s["unlabelled_stale_days"] == 120
+        line = (f"constituents.csv ends {last.date()}, 120 price days before prices.csv ({stale.dates[-1].date()}): "
+                "those days get no label; update constituents.csv")
+        assert s["stale_inputs"] == [line]
+        assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [line]
+        # up to the cut, the rows are those of the complete data: nothing earlier changed
+        before = walk_forward(complete.truncate(last), cfg, start=start)
+        pd.testing.assert_frame_equal(res.to_frame(), before.to_frame(), check_exact=False, rtol=0, atol=1e-12)
+
+    def test_rates_gap_gives_no_labels_inside_it(self, copy_dir, cfg, caplog):
+        d = copy_dir()
+        blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")
+        stale = load_data(d, cfg)
+        (span,) = stale.staleness
+        with caplog.at_level(logging.WARNING, logger="regime"):
+            res = walk_forward(stale, cfg)
+        lab = res.labels
+        assert lab.loc[span.first:span.last].empty  # no label inside the gap
+        assert len(lab.loc[:span.first]) and len(lab.loc[span.last:])  # labels before it and after it
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and warned == res.summary["stale_inputs"]
+        assert warned[0].startswith(f"rates.csv column 'baa_spread' has no data from {span.last_fresh.date()}")
+        s = res.summary
+        assert s["unlabelled_stale_days"] == span.days
+        # after the gap the 21-day credit change still spans it: those days are unlabelled too, counted apart
+        assert s["unlabelled_days"] > span.days

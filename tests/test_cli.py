@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from regime.cli import app
 
-from .conftest import read_csv
+from .conftest import cut_constituents, read_csv
 
 runner = CliRunner()
 FAST = Path(__file__).parent / "fast.yaml"
@@ -335,3 +335,44 @@ def test_signal_cron_script_writes_json_and_keeps_it_on_failure(market_dir, trai
     proc = subprocess.run(base + ["--out", str(target), "--asof", "2999-01-01"], capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "outside" in proc.stderr
     assert target.read_text() == before
+
+
+def _warnings(result) -> list[str]:
+    return [ln for ln in result.stderr.splitlines() if ln.strip()]
+
+
+def test_stale_constituents_are_named_by_train_backtest_score_and_signal(copy_dir, trained, tmp_path):
+    """constituents.csv ends 120 price days before prices.csv: each command says so in one line."""
+    d = copy_dir()
+    last = cut_constituents(d, 120)
+    end = read_csv(d / "prices.csv")["date"].iloc[-1]
+    line = (f"constituents.csv ends {last.date()}, 120 price days before prices.csv ({end}): those days get no "
+            "label; update constituents.csv")
+    r = run("train", "--data", d, "--config", FAST, "--models-dir", tmp_path / "m", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert _warnings(r) == [f"warning: {line}"]  # at the default verbosity, one line, not wrapped
+    assert json.loads(r.stdout)["trained_through"] == str(last.date())
+
+    csv = tmp_path / "bt.csv"
+    r = run("backtest", "--data", d, "--config", FAST, "--out", csv, "--refit-every", 63)
+    assert r.exit_code == 0, r.output
+    assert _warnings(r) == [f"warning: {line}"]
+    assert "120 out-of-sample days got no label (no row in the CSV): 120 with a stale input" in r.stdout
+    assert f"stale input: {line}" in r.stdout
+    frame = pd.read_csv(csv, index_col=0, parse_dates=True)
+    assert frame.index[-1] == last and frame["regime"].notna().all()  # labels stop at the cut
+
+    out = tmp_path / "report"
+    r = run("report", "--backtest", csv, "--data", d, "--config", FAST, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert f"constituents.csv ends {last.date()}" in (out / "report.html").read_text()
+
+    models, _ = trained
+    err = one_line_error(run("score", "--data", d, "--models-dir", models, "--name", "t"),
+                         f"constituents.csv has no data after {last.date()}",
+                         f"update constituents.csv, or pick --asof on or before {last.date()}")
+    assert "history" not in err
+    r = run("score", "--data", d, "--models-dir", models, "--name", "t", "--asof", str(last.date()), "--format", "json")
+    assert r.exit_code == 0, r.output
+    one_line_error(run("signal", "--data", d, "--models-dir", models, "--name", "t", "--asof", end),
+                   f"constituents.csv has no data after {last.date()}")

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from regime.config import Config, RolesConfig
-from regime.data import align_asof, load_data
+from regime.data import StaleSpan, align_asof, load_data
 from regime.errors import DataError
 
-from .conftest import read_csv
+from .conftest import blank_rates, cut_constituents, fast_config, read_csv
 
 
 def _write(df: pd.DataFrame, path) -> None:
@@ -228,3 +228,99 @@ class TestAsOfAlignment:
         assert (df["ust_10y"] == "").any()  # FRED-style blanks survive the round trip
         loaded = load_data(d)
         assert loaded.rates["ust_10y"].iloc[-1] == pd.to_numeric(df["ust_10y"].replace("", np.nan)).dropna().iloc[-1]
+
+
+class TestStaleness:
+    """An input that ends before prices, or pauses for longer than allowed, is recorded and named."""
+
+    def test_constituents_ending_early_are_recorded(self, copy_dir, data):
+        d = copy_dir()
+        last = cut_constituents(d, 120)
+        loaded = load_data(d, fast_config())
+        end = loaded.dates[-1]
+        after = loaded.dates[loaded.dates > last]
+        assert len(after) == 120
+        assert loaded.staleness == (StaleSpan("constituents.csv", None, last, after[0], end, 120),)
+        assert loaded.stale_inputs() == [
+            f"constituents.csv ends {last.date()}, 120 price days before prices.csv ({end.date()}): "
+            "those days get no label; update constituents.csv"
+        ]
+        assert loaded.stale_inputs(end=last) == [] and loaded.stale_on(last) is None
+        msg = loaded.stale_on(end)
+        assert f"constituents.csv has no data after {last.date()}, 120 price days earlier" in msg
+        assert msg.endswith(f"update constituents.csv, or pick --asof on or before {last.date()}")
+        assert data.staleness == () and data.stale_inputs() == []  # the complete market has nothing stale
+
+    def test_rates_gap_longer_than_the_limit_is_recorded_shorter_is_not(self, copy_dir):
+        d = copy_dir()
+        blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")  # 61 calendar days
+        blank_rates(d, "ust_2y", "2001-06-01", "2001-06-12")  # 11 calendar days: within data.max_stale_days = 14
+        loaded = load_data(d, fast_config())
+        (span,) = loaded.staleness
+        raw = read_csv(d / "rates.csv").set_index("date")["baa_spread"]
+        last_fresh = pd.Timestamp(raw[(raw != "") & (raw.index <= "2001-03-01")].index[-1])
+        dates = loaded.dates
+        stale = dates[(dates - last_fresh).days > 14]
+        stale = stale[stale < pd.Timestamp("2001-05-01")]
+        assert (span.file, span.column, span.last_fresh) == ("rates.csv", "baa_spread", last_fresh)
+        assert (span.first, span.last, span.days) == (stale[0], stale[-1], len(stale))
+        assert span.resumes == pd.Timestamp("2001-05-01") and span.max_stale_days == 14
+        # the aligned rates are missing exactly on the recorded days
+        missing = loaded.rates["baa_spread"].isna()
+        assert missing[missing].index.equals(stale)
+        (line,) = loaded.stale_inputs()
+        assert line.startswith(f"rates.csv column 'baa_spread' has no data from {last_fresh.date()} to 2001-05-01")
+        assert f"the {len(stale)} price days {stale[0].date()}..{stale[-1].date()} get no label" in line
+        assert loaded.stale_on(stale[0]).startswith(
+            f"on {stale[0].date()} rates.csv column 'baa_spread' has no data after {last_fresh.date()}")
+
+    def test_a_constituents_day_missing_is_stale_however_short(self, copy_dir):
+        """Constituents are not carried forward (that would fake a zero return), so one missing day counts."""
+        d = copy_dir()
+        df = read_csv(d / "constituents.csv")
+        day = sorted(df["date"].unique())[900]
+        df[df["date"] != day].to_csv(d / "constituents.csv", index=False)
+        loaded = load_data(d, fast_config())
+        (span,) = loaded.staleness
+        assert (span.first, span.last, span.days) == (pd.Timestamp(day), pd.Timestamp(day), 1)
+        assert span.resumes == loaded.dates[loaded.dates > pd.Timestamp(day)][0]
+        assert loaded.stale_inputs()[0].startswith(f"constituents.csv has no rows on the price day {day}")
+
+    def test_truncating_before_the_staleness_changes_nothing(self, copy_dir, data):
+        """Prefix: the data cut before an input goes stale equals the complete data cut there; nothing is stale."""
+        d = copy_dir()
+        cut_constituents(d, 120)
+        blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")
+        loaded = load_data(d, fast_config())
+        assert len(loaded.staleness) == 2
+        # up to the last fresh value before the gap, the data is the complete data
+        day = loaded.dates[loaded.dates <= min(span.last_fresh for span in loaded.staleness)][-1]
+        short, clean = loaded.truncate(day), data.truncate(day)
+        assert short.staleness == () and short.stale_inputs() == [] and short.stale_on(day) is None
+        for attr in ("prices", "rates", "closes", "caps", "sectors"):
+            pd.testing.assert_frame_equal(getattr(short, attr), getattr(clean, attr))
+        # the rate is carried for data.max_stale_days: up to the day before the span, nothing is stale yet
+        first = min(span.first for span in loaded.staleness)
+        assert loaded.truncate(loaded.dates[loaded.dates < first][-1]).stale_inputs() == []
+        assert loaded.truncate(first).stale_inputs() != []
+
+    @pytest.mark.parametrize("where", ["inside the rates gap", "after the rates gap", "after constituents end"])
+    def test_truncate_equals_loading_the_files_cut_at_that_day(self, copy_dir, tmp_path, where):
+        """Staleness is causal: truncating the data at D reports what loading files that end at D reports."""
+        d = copy_dir()
+        last = cut_constituents(d, 120)
+        blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")
+        loaded = load_data(d, fast_config())
+        dates = loaded.dates
+        day = {"inside the rates gap": pd.Timestamp("2001-04-10"), "after the rates gap": pd.Timestamp("2001-06-01"),
+               "after constituents end": dates[dates > last][30]}[where]
+        day = dates[dates <= day][-1]
+        cut_dir = tmp_path / "cut"
+        cut_dir.mkdir()
+        for f in ("prices.csv", "rates.csv", "constituents.csv"):
+            df = read_csv(d / f)
+            df[pd.to_datetime(df["date"]) <= day].to_csv(cut_dir / f, index=False)
+        fresh = load_data(cut_dir, fast_config())
+        assert loaded.truncate(day).staleness == fresh.staleness
+        assert loaded.truncate(day).stale_inputs() == fresh.stale_inputs()
+        assert len(fresh.staleness) == (2 if where == "after constituents end" else 1)

@@ -57,12 +57,18 @@ def test_scaler_fitted_on_training_window_only(data):
     assert m.trained_through == cut
 
 
-def test_missing_feature_days_carry_previous_probabilities(model, feats):
+def test_missing_feature_days_get_no_probabilities_and_the_filter_skips_them(model, feats):
+    """A day with a missing feature (a stale input) gets NaN, never the previous day's probabilities carried
+    forward; the filter runs over the complete days as if the missing ones were not there."""
     f = feats.copy()
-    day = f.index[900]
-    f.loc[day, "rt_credit_chg_21d"] = np.nan
+    days = f.index[900:960]
+    f.loc[days, "rt_credit_chg_21d"] = np.nan
     probs = model.filtered_probabilities(f)
-    pd.testing.assert_series_equal(probs.loc[day], probs.iloc[899], check_names=False)
+    assert probs.loc[days].isna().all().all()
+    assert model.labels(f).loc[days].isna().all()
+    skipped = model.filtered_probabilities(f.drop(index=days))
+    pd.testing.assert_frame_equal(probs.drop(index=days), skipped, check_exact=False, rtol=0, atol=1e-12)
+    assert probs.iloc[960:].notna().all().all()  # labels resume after the gap
 
 
 def test_too_little_history(data):

@@ -3,11 +3,12 @@
 import pandas as pd
 import pytest
 
+from regime.data import load_data
 from regime.errors import DataError, ModelError
 from regime.features import build_features
 from regime.scoring import ScoreResult, score_day
 
-from .conftest import fast_config
+from .conftest import blank_rates, cut_constituents, fast_config
 
 
 def test_score_fields(model, data):
@@ -59,7 +60,7 @@ def test_asof_not_a_date(model, data):
 
 
 def test_asof_during_warm_up(model, data):
-    with pytest.raises(DataError, match=r"model features are undefined"):
+    with pytest.raises(DataError, match=r"model features are undefined: .*; the data needs more history"):
         score_day(model, data, str(data.dates[30].date()))
 
 
@@ -79,3 +80,41 @@ def test_result_checks_invariants():
         ScoreResult(**{**good, "probabilities": {"a": 0.7, "b": 0.2}})
     with pytest.raises(ValueError, match="confidence"):
         ScoreResult(**{**good, "confidence": 0.3})
+
+
+def test_score_after_constituents_end_names_the_file_and_its_last_date(model, data, copy_dir):
+    d = copy_dir()
+    last = cut_constituents(d, 120)
+    stale = load_data(d, fast_config())
+    end = stale.dates[-1]
+    with pytest.raises(DataError) as err:
+        score_day(model, stale)
+    assert str(err.value) == (
+        f"on {end.date()} constituents.csv has no data after {last.date()}, 120 price days earlier, so that day "
+        f"gets no label; update constituents.csv, or pick --asof on or before {last.date()}"
+    )
+    nxt = stale.dates[stale.dates > last][0]
+    with pytest.raises(DataError, match=rf"on {nxt.date()} constituents.csv has no data after {last.date()}, "
+                                        r"1 price day earlier"):
+        score_day(model, stale, str(nxt.date()))
+    # on the last day of the constituents, the score is the one the complete data gives
+    assert score_day(model, stale, str(last.date())) == score_day(model, data, str(last.date()))
+
+
+def test_score_in_and_after_a_rates_gap(model, copy_dir):
+    d = copy_dir()
+    blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")
+    stale = load_data(d, fast_config())
+    (span,) = stale.staleness
+    with pytest.raises(DataError, match=rf"on {span.last.date()} rates.csv column 'baa_spread' has no data after "
+                                        rf"{span.last_fresh.date()}, \d+ price days earlier, more than "
+                                        r"data.max_stale_days = 14 calendar days, so that day gets no label"):
+        score_day(model, stale, str(span.last.date()))
+    # fresh again, but the 21-day credit change still reaches into the gap: say so, not "more history"
+    after = stale.dates[stale.dates > span.last][5]
+    with pytest.raises(DataError) as err:
+        score_day(model, stale, str(after.date()))
+    msg = str(err.value)
+    assert "rt_credit_chg_21d" in msg and "more history" not in msg
+    assert f"their trailing windows still cover days with stale inputs (rates.csv column 'baa_spread'" in msg
+    assert f"pick --asof on or before {stale.dates[stale.dates < span.first][-1].date()}" in msg
