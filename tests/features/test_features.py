@@ -6,7 +6,7 @@ import pytest
 
 from regime.config import Config, FeaturesConfig, RolesConfig
 from regime.data import MarketData
-from regime.features import breadth, build_features, relative_strength, select_features
+from regime.features import risk_features, breadth, build_features, relative_strength, select_features
 
 from ..conftest import fast_config
 
@@ -18,9 +18,11 @@ def feats(data):
 
 def test_all_families_present(feats):
     prefixes = {c.split("_")[0] for c in feats.columns}
-    assert prefixes == {"rs", "br", "rt", "rk"}
+    assert prefixes == {"rs", "ld", "br", "rt", "rk"}
     for c in ["rs_ew_cw_mom_63d", "rs_mega_large_rank", "br_above_200d", "br_top10_share", "br_eff_names",
-              "br_size_corr_21d", "br_dispersion_5d", "br_rotation_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown"]:
+              "br_size_corr_21d", "br_dispersion_5d", "br_rotation_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown",
+              "rk_vol_pctl_21d", "rk_vol_rel_10d", "br_dispersion_rel_10d", "ld_ew_cw", "ld_mega_large",
+              "ld_names_cw", "ld_size"]:
         assert c in feats.columns
 
 
@@ -34,7 +36,11 @@ def test_prefix_features_unchanged_by_later_data(data, feats, cut):
 
 
 def test_features_do_not_depend_on_where_history_starts(data, feats):
-    """Windows are trailing and finite: once full, a later start gives the same values."""
+    """Windows are trailing and finite: once full, a later start gives the same values.
+
+    The anchored features (expanding percentiles and medians: their scale is the whole history so far) are the
+    exception by design, and are checked by the next test.
+    """
     start = data.dates[300]
     cfg = fast_config()
     late = MarketData(
@@ -43,7 +49,32 @@ def test_features_do_not_depend_on_where_history_starts(data, feats):
     )
     f2 = build_features(late, cfg)
     after = data.dates[300 + cfg.features.lookback() + 5]
-    pd.testing.assert_frame_equal(f2.loc[after:], feats.loc[after:], rtol=1e-9)
+    finite = [c for c in feats.columns if not c.startswith(EXPANDING)]
+    pd.testing.assert_frame_equal(f2.loc[after:, finite], feats.loc[after:, finite], rtol=1e-9)
+    # the anchored features do depend on the start: their scale is the history so far
+    assert not np.allclose(f2.loc[after:, "rk_vol_rel_10d"], feats.loc[after:, "rk_vol_rel_10d"])
+
+
+EXPANDING = ("rk_vol_pctl_", "rk_vol_rel_", "br_dispersion_rel_")
+
+
+def test_anchored_features_by_hand():
+    """rk_vol_pctl: the percentile of today's volatility among all values to date; rk_vol_rel: log volatility
+    minus its expanding median."""
+    idx = pd.bdate_range("2020-01-01", periods=400)
+    rng = np.random.default_rng(0)
+    vol = np.r_[np.full(300, 0.01), np.full(100, 0.03)]
+    level = pd.Series(100 * np.exp(np.cumsum(vol * rng.standard_normal(400))), index=idx)
+    cfg = FeaturesConfig(vol_windows=(21,), vol_percentile_windows=(21,), vol_rel_windows=(21,),
+                         percentile_min_days=100, return_windows=(21,), drawdown_window=50)
+    out = risk_features(level, cfg)
+    v = np.log(level).diff().rolling(21).std()
+    t = 350
+    assert out["rk_vol_pctl_21d"].iloc[t] == pytest.approx((v.iloc[: t + 1] <= v.iloc[t]).sum() / v.iloc[: t + 1].count())
+    lv = np.log(v)
+    assert out["rk_vol_rel_21d"].iloc[t] == pytest.approx(lv.iloc[t] - lv.iloc[: t + 1].median())
+    assert out["rk_vol_pctl_21d"].iloc[: 20 + 100 - 1].isna().all()
+    assert out["rk_vol_rel_21d"].iloc[-1] > np.log(2)  # three times the earlier volatility: far above the median
 
 
 def test_relative_strength_by_hand():
