@@ -676,6 +676,8 @@ def data_import(
     mapping: Annotated[Path | None, typer.Option(
         "--mapping", help="YAML with prices: {NAME: FILE or [FILES]}, rates: {...}, constituents: FILE; paths "
         "relative to the YAML file. --price/--rate add to it, --constituents replaces its panel.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Keep price dates from this day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Keep price dates up to this day (YYYY-MM-DD).")] = None,
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Turn downloaded daily price files, FRED CSVs and a wide constituents panel into a data directory.
@@ -686,6 +688,7 @@ def data_import(
 
     Example: regime data import --out data/etf --price spx=SPY.csv --rate fed_funds=DFF.csv
     """
+    from .data import parse_day
     from .importers import import_files, read_import_mapping
 
     spec: dict[str, Any] = {"prices": {}, "rates": {}, "constituents": None}
@@ -697,7 +700,9 @@ def data_import(
     if constituents is not None:
         spec["constituents"] = constituents
     with _stage("importing files", quiet=fmt is Fmt.json):
-        info = import_files(out_dir, spec["prices"], spec["rates"], spec["constituents"])
+        info = import_files(out_dir, spec["prices"], spec["rates"], spec["constituents"],
+                            start=None if start is None else parse_day(start, "--start"),
+                            end=None if end is None else parse_day(end, "--end"))
     if fmt is Fmt.json:
         print(json.dumps(info, indent=2))
         return

@@ -96,6 +96,9 @@ class FeaturesConfig(_Strict):
     vol_percentile_windows: tuple[int, ...] = Field(
         (21,), description="rk_vol_pctl_<w>d: percentile rank of the w-day volatility among all its values to date"
     )
+    vol_q_windows: tuple[int, ...] = Field(
+        (10,), description="rk_vol_q_<w>d: the expanding percentile of w-day volatility as a normal quantile"
+    )
     vol_rel_windows: tuple[int, ...] = Field(
         (10,), description="rk_vol_rel_<w>d: log w-day volatility minus its expanding median (anchored risk)"
     )
@@ -119,7 +122,7 @@ class FeaturesConfig(_Strict):
     @field_validator(
         "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows",
         "yield_change_windows", "credit_change_windows", "vol_windows", "vol_percentile_windows", "return_windows",
-        "vol_rel_windows", "dispersion_rel_windows",
+        "vol_rel_windows", "vol_q_windows", "dispersion_rel_windows",
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
@@ -148,7 +151,7 @@ class FeaturesConfig(_Strict):
             max(self.size_corr_windows) + 1,
             max(self.dispersion_windows) + 1,
             max(self.vol_windows) + 1,
-            max(self.vol_percentile_windows + self.vol_rel_windows) + self.percentile_min_days,
+            max(self.vol_percentile_windows + self.vol_rel_windows + self.vol_q_windows) + self.percentile_min_days,
             max(self.return_windows) + 1,
             self.drawdown_window,
         )
@@ -173,7 +176,7 @@ DEFAULT_MODEL_FEATURES = (
 RULES_FEATURES = ("rk_vol_pctl_21d", "rs_ew_cw_mom_63d", "rs_small_large_mom_63d")
 
 #: The axes model's risk features, volatility first; a leading '-' marks a feature that stress lowers.
-AXES_RISK_FEATURES = ("rk_vol_rel_10d", "-rk_ret_10d", "rt_credit_chg_21d", "br_dispersion_rel_10d")
+AXES_RISK_FEATURES = ("rk_vol_q_10d", "-rk_ret_21d", "rt_credit_chg_21d")
 #: The axes model's leadership features (globs): daily relative returns oriented so that positive is broadening.
 AXES_LEAD_FEATURES = ("ld_*",)
 
@@ -218,13 +221,17 @@ class ModelConfig(_Strict):
     )
     lead: tuple[str, ...] = Field(AXES_LEAD_FEATURES, description="axes: leadership-axis feature globs")
     stress_shift: float = Field(1.5, gt=0, description="axes: prior distance of stress from calm, in calm SDs")
-    stress_floor: float = Field(0.5, description="axes: least stress mean of the first risk feature (anchored)")
+    stress_floor: float = Field(1.04, description="axes: least stress mean of the first risk feature (anchored)")
     prior_days: float = Field(40.0, ge=0, description="axes: weight of the stress prior, in days")
     stress_var_ratio: float = Field(4.0, ge=1, description="axes: prior ratio of stress to calm variances")
     calm_days: float = Field(250.0, gt=1, description="axes: expected length of a calm spell, days")
     stress_days: float = Field(40.0, gt=1, description="axes: expected length of a stress spell, days")
-    lead_days: float = Field(126.0, gt=1, description="axes: expected length of a leadership spell, days")
+    lead_days: float = Field(252.0, gt=1, description="axes: expected length of a leadership spell, days")
     clip: float = Field(4.0, gt=0, description="axes: leadership observations are clipped to +-clip SDs")
+    risk_evidence: float = Field(0.1, gt=0, le=1, description="axes: weight of one day's risk likelihood")
+    lead_evidence: float = Field(1.0, gt=0, le=1, description="axes: weight of one day's leadership likelihood")
+    risk_iter: int | None = Field(None, ge=1, description="axes: EM iterations of the risk axis (default n_iter)")
+    risk_shared_cov: bool = Field(True, description="axes: one covariance for calm and stress (linear evidence)")
     random_state: int = 0
     include: tuple[str, ...] | None = Field(
         None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ..config import FeaturesConfig
 
@@ -16,6 +17,9 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
       volatility among all its values up to today (an expanding window, defined
       once ``percentile_min_days`` values exist). Its scale is the whole history
       so far, so a calm stretch cannot redefine what high volatility is;
+    - ``rk_vol_q_<w>d``: the same percentile as a standard normal quantile,
+      ``Phi^-1((rank - 0.5) / n)``: 0 at the history's median volatility,
+      +1.04 at its 85th percentile, Gaussian in shape whatever the market;
     - ``rk_vol_rel_<w>d``: log of the ``w``-day volatility minus the
       expanding median of that log (defined once ``percentile_min_days``
       values exist): 0 at the history's typical level, +0.69 at twice it;
@@ -28,6 +32,11 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     for w in cfg.vol_percentile_windows:
         vol = out.get(f"rk_vol_{w}d", lr.rolling(w).std())
         out[f"rk_vol_pctl_{w}d"] = vol.expanding(min_periods=cfg.percentile_min_days).rank(pct=True)
+    for w in cfg.vol_q_windows:
+        vol = lr.rolling(w).std()
+        n = vol.expanding(min_periods=cfg.percentile_min_days).count()
+        rank = vol.expanding(min_periods=cfg.percentile_min_days).rank()
+        out[f"rk_vol_q_{w}d"] = pd.Series(norm.ppf((rank - 0.5) / n), index=level.index)
     for w in cfg.vol_rel_windows:
         lv = np.log(lr.rolling(w).std())
         out[f"rk_vol_rel_{w}d"] = lv - lv.expanding(min_periods=cfg.percentile_min_days).median()

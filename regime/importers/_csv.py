@@ -279,6 +279,8 @@ def import_files(
     prices: Mapping[str, Files],
     rates: Mapping[str, Files] | None = None,
     constituents: PathLike | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
 ) -> dict:
     """Turn downloaded price, rate and panel files into a data directory that follows the data contract.
 
@@ -295,6 +297,10 @@ def import_files(
         of more than two columns is read with :func:`read_price_file`.
     constituents : str or Path, optional
         A wide panel of constituent closes (:func:`read_wide_panel`).
+    start, end : date, optional
+        Keep only the price and panel dates in ``[start, end]`` (rates keep
+        the month before ``start`` too, so the first days align as of a
+        published value).
 
     Returns
     -------
@@ -352,14 +358,20 @@ def import_files(
                  table.index[blank.to_numpy()][0].date())
         table = table.loc[~blank]
     table.index.name = "date"
+    lo = None if start is None else pd.Timestamp(start)
+    hi = None if end is None else pd.Timestamp(end)
+    table = table.loc[lo:hi]
+    if table.empty:
+        raise DataError(f"no price date lies in {start or '...'}..{end or '...'}; check --start and --end")
     rtable = None
     if rfiles:
         rseries = {k: _splice([_read_rate(p) for p in fs], k, fs, prices=False) for k, fs in rfiles.items()}
         rtable = pd.concat(rseries, axis=1, sort=True)
         rtable.index.name = "date"
+        rtable = rtable.loc[None if lo is None else lo - pd.Timedelta(days=31):hi]
     panel = None
     if cpath is not None:
-        panel = read_wide_panel(cpath)
+        panel = read_wide_panel(cpath).loc[lo:hi]
         if not len(panel.index.intersection(table.index)):
             raise DataError(
                 f"{cpath.name} covers {panel.index[0].date()}..{panel.index[-1].date()}, no day in common with "

@@ -127,11 +127,17 @@ def _gauss_loglik_missing(X: np.ndarray, obs: np.ndarray, means: np.ndarray, cov
     return out
 
 
-def _psd(cov: np.ndarray, floor: float = 1e-4) -> np.ndarray:
-    """The nearest symmetric matrix with eigenvalues at least ``floor`` times the largest."""
+def _psd(cov: np.ndarray, floor: float = 1e-4, shrink: float = 0.0) -> np.ndarray:
+    """A symmetric covariance shrunk toward its diagonal by ``shrink``, with eigenvalues at least ``floor``
+    times the mean variance.
+
+    Shrinkage keeps nearly collinear series (several indices measuring the same leadership) from opening a
+    near-null direction in which tiny differences of their means would count as strong evidence.
+    """
     cov = 0.5 * (cov + cov.T)
+    cov = (1.0 - shrink) * cov + shrink * np.diag(np.diag(cov))
     vals, vecs = np.linalg.eigh(cov)
-    return (vecs * np.maximum(vals, floor * max(vals.max(), 1e-12))) @ vecs.T
+    return (vecs * np.maximum(vals, floor * max(np.trace(cov) / len(cov), 1e-12))) @ vecs.T
 
 
 def _weighted_cov(X: np.ndarray, obs: np.ndarray, w: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,6 +186,15 @@ class AxesRegime(RegimeEstimator):
         Expected length of a leadership spell (fixed transitions).
     clip : float, default=4.0
         Leadership observations are clipped to [-clip, clip] standard deviations.
+    risk_evidence : float, default=0.1
+        Weight of one day's risk likelihood. The risk features are trailing
+        windows (10 days), so neighbouring days share most of their data;
+        counting each day as independent evidence would make the filter
+        jump at every volatile week. 0.1 counts a window's worth of days once.
+    lead_evidence : float, default=1.0
+        Weight of one day's leadership likelihood: below 1 when the spreads'
+        noise is persistent (sector trends), so that a few weeks of drift do not
+        count as a change of leadership.
     n_iter : int, default=50
         EM iterations per axis.
     tol : float, default=1e-4
@@ -217,13 +232,17 @@ class AxesRegime(RegimeEstimator):
         axes: tuple[str, ...] = ("risk", "lead"),
         risk_signs: tuple[float, ...] | None = None,
         stress_shift: float = 1.5,
-        stress_floor: float = 0.5,
+        stress_floor: float = 1.04,
         prior_days: float = 40.0,
         stress_var_ratio: float = 4.0,
         calm_days: float = 250.0,
         stress_days: float = 40.0,
-        lead_days: float = 126.0,
+        lead_days: float = 252.0,
         clip: float = 4.0,
+        risk_evidence: float = 0.1,
+        lead_evidence: float = 1.0,
+        risk_iter: int | None = None,
+        risk_shared_cov: bool = True,
         n_iter: int = 50,
         tol: float = 1e-4,
         warm_start: bool = False,
@@ -238,6 +257,10 @@ class AxesRegime(RegimeEstimator):
         self.stress_days = stress_days
         self.lead_days = lead_days
         self.clip = clip
+        self.risk_evidence = risk_evidence
+        self.risk_iter = risk_iter
+        self.lead_evidence = lead_evidence
+        self.risk_shared_cov = risk_shared_cov
         self.n_iter = n_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -279,11 +302,12 @@ class AxesRegime(RegimeEstimator):
         return np.array([0.5, 0.5]), np.array([[1 - c, c], [c, 1 - c]])
 
     def _risk_loglik(self, R: np.ndarray) -> np.ndarray:
-        return _gauss_loglik_missing(np.nan_to_num(R), ~np.isnan(R), self.risk_means_, self.risk_covs_)
+        ll = _gauss_loglik_missing(np.nan_to_num(R), ~np.isnan(R), self.risk_means_, self.risk_covs_)
+        return self.risk_evidence * ll
 
     def _lead_loglik(self, L: np.ndarray) -> np.ndarray:
         m = np.vstack([-self.lead_m_, self.lead_m_])  # concentration, broadening
-        return _gauss_loglik_missing(np.nan_to_num(L), ~np.isnan(L), m, self.lead_cov_)
+        return self.lead_evidence * _gauss_loglik_missing(np.nan_to_num(L), ~np.isnan(L), m, self.lead_cov_)
 
     # ------------------------------------------------------------------ fitting
     def _risk_mstep(self, R: np.ndarray, obs: np.ndarray, g: np.ndarray, signs: np.ndarray):
@@ -300,8 +324,14 @@ class AxesRegime(RegimeEstimator):
         s_mean = ((W * Rz).sum(axis=0) + n0 * prior_mean) / tot
         # stress must look like stress: its volatility at least stress_shift calm SDs above the calm level
         s_mean[0] = max(s_mean[0], prior_mean[0], self.stress_floor)
-        scatter, n_pair = _weighted_cov(R, obs, g, s_mean)
-        s_cov = _psd((scatter + n0 * prior_cov) / (n_pair + n0))
+        s_scatter, s_pair = _weighted_cov(R, obs, g, s_mean)
+        if self.risk_shared_cov:
+            # one covariance for both states: the evidence for stress is then linear in the features, so a day
+            # can only look like stress by moving the way stress moves them (a rally never counts for stress)
+            c_scatter, c_pair = _weighted_cov(R, obs, 1.0 - g, calm_mean)
+            cov = _psd((c_scatter + s_scatter) / np.maximum(c_pair + s_pair, 1e-9), floor=0.05, shrink=0.5)
+            return np.vstack([calm_mean, s_mean]), np.stack([cov, cov])
+        s_cov = _psd((s_scatter + n0 * prior_cov) / (s_pair + n0))
         return np.vstack([calm_mean, s_mean]), np.stack([calm_cov, s_cov])
 
     def _fit_risk(self, R: np.ndarray, warm: bool) -> tuple[float, int, bool]:
@@ -312,9 +342,9 @@ class AxesRegime(RegimeEstimator):
             g = smoothed_posteriors(self._risk_loglik(R), start, A)[:, 1]
         else:  # start from the most volatile 15% of the window
             v = R[:, 0]
-            g = (v > np.nanquantile(v, 0.85)).astype(float)
+            g = (v > (self.stress_floor if self.risk_iter == 1 else np.nanquantile(v, 0.85))).astype(float)
         prev, ll, it, conv = -np.inf, -np.inf, 0, False
-        for it in range(1, self.n_iter + 1):
+        for it in range(1, (self.risk_iter or self.n_iter) + 1):
             self.risk_means_, self.risk_covs_ = self._risk_mstep(R, obs, g, signs)
             logb = self._risk_loglik(R)
             ll = forward_filter(logb, start, A)[2] / len(R)
@@ -347,7 +377,7 @@ class AxesRegime(RegimeEstimator):
             cross = (Lz * w[:, None]).T @ np.where(obs, 1.0, 0.0)
             n_pair = np.maximum(obs.T.astype(float) @ obs.astype(float), 1.0)
             cov = (S - cross * m[None, :] - (cross * m[None, :]).T + n_pair * np.outer(m, m)) / n_pair
-            self.lead_m_, self.lead_cov_ = m, _psd(cov)
+            self.lead_m_, self.lead_cov_ = m, _psd(cov, floor=0.05, shrink=0.5)
             logb = self._lead_loglik(L)
             ll = forward_filter(logb, start, A)[2] / len(L)
             b = smoothed_posteriors(logb, start, A)[:, 1]

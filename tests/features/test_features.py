@@ -55,7 +55,7 @@ def test_features_do_not_depend_on_where_history_starts(data, feats):
     assert not np.allclose(f2.loc[after:, "rk_vol_rel_10d"], feats.loc[after:, "rk_vol_rel_10d"])
 
 
-EXPANDING = ("rk_vol_pctl_", "rk_vol_rel_", "br_dispersion_rel_")
+EXPANDING = ("rk_vol_pctl_", "rk_vol_q_", "rk_vol_rel_", "br_dispersion_rel_")
 
 
 def test_anchored_features_by_hand():
