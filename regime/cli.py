@@ -379,12 +379,14 @@ def backtest(
     naive: Annotated[
         bool, typer.Option("--naive", help="Refit from scratch with all restarts each time (the slow baseline).")
     ] = False,
+    episodes: EpisodesOpt = None,
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Walk-forward, out-of-sample labels: refit on data before each refit date, label the days after.
 
     Every label is the filtered probability from the model in force that day. If DIR has truth.csv
-    (date,regime), the summary adds accuracy, detection lag and calibration.
+    (date,regime), the summary adds accuracy, detection lag and calibration; with --episodes, each dated
+    episode's share of days carrying the expected label.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -392,7 +394,10 @@ def backtest(
     from .config import load_config
     from .data import load_data
 
+    from .episodes import evaluate_episodes, read_episodes
+
     cfg = load_config(config)
+    eps = read_episodes(episodes, list(cfg.regimes)) if episodes is not None else None
     with _stage(f"loading {data}", quiet=fmt is Fmt.json):
         mdata = load_data(data, cfg)
         truth = read_truth(data)
@@ -411,7 +416,83 @@ def backtest(
     tmp = out_csv.with_name(f".{out_csv.name}.tmp")
     frame.to_csv(tmp, date_format="%Y-%m-%d", float_format="%.6f")
     tmp.replace(out_csv)
+    report = evaluate_episodes(result.labels, eps, mdata.dates) if eps is not None else None
+    if fmt is Fmt.json:
+        payload = {"summary": result.summary, "truth": result.truth, "csv": str(out_csv)}
+        if report is not None:
+            payload["episodes"] = report.to_dict()
+        print(json.dumps(payload, indent=2, default=str))
+        return
     print_backtest(result, fmt, out_csv)
+    if report is not None:
+        print_episodes(report, fmt)
+
+
+EpisodesOpt = Annotated[
+    Path | None,
+    typer.Option("--episodes", help="CSV of dated episodes (start,end,expected,min_share,why; expected is a regime "
+                 "id or !id for 'anything but'): print each episode's share of days with the expected label."),
+]
+
+
+def print_episodes(report, fmt: Fmt) -> None:
+    """Episodes passed, each episode's share, and switches a year: JSON for machines, a table for people."""
+    d = report.to_dict()
+    if fmt is Fmt.json:
+        print(json.dumps(d, indent=2))
+        return
+    outside = len(d["episodes"]) - d["evaluated"]
+    t = Table(title=f"Dated episodes: {d['passed']} of {d['evaluated']} passed; "
+                    f"{d['switches_per_year']:.2f} switches a year"
+                    + (f" ({outside} outside the data, not shown)" if outside else ""))
+    t.add_column("episode", no_wrap=True, min_width=22)
+    t.add_column("expected", no_wrap=True, min_width=13)
+    for col in ("needs", "share"):
+        t.add_column(col, justify="right", no_wrap=True, min_width=5)
+    t.add_column("", no_wrap=True, min_width=11)
+    t.add_column("why", overflow="fold")
+    for e in d["episodes"]:
+        if not e["evaluated"]:
+            continue
+        t.add_row(f"{e['start']}..{e['end']}", e["expected"], f"{e['min_share']:.0%}", f"{e['share']:.0%}",
+                  "[green]pass[/]" if e["passed"] else "[red]FAIL[/]", _short(e["why"]))
+    out.print(t)
+    out.print("share: the episode's trading days carrying the expected label; a day without a label counts "
+              "against it", style="dim")
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@app.command()
+@handle_errors
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="CSV written by `regime backtest --out`.")],
+    episodes: Annotated[Path, typer.Option("--episodes", help="CSV of dated episodes: start,end,expected,"
+                                           "min_share,why (expected: a regime id, or !id for anything but id).")],
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="The data directory the labels came from: its trading days are the calendar, so days "
+        "before the first label count against an episode (without it, only labelled days are seen).")] = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = Fmt.table,
+) -> None:
+    """Judge walk-forward labels against dated episodes: each episode's share, the count passed, switches a year.
+
+    An episode passes when at least min_share of its trading days carry the expected label; an episode
+    outside the data is not evaluated.
+    """
+    from .config import load_config
+    from .data import load_data
+    from .episodes import evaluate_episodes, read_episodes
+    from .report import read_backtest
+
+    cfg = load_config(config)
+    ids = list(cfg.regimes)
+    eps = read_episodes(episodes, ids)
+    _, lab, _ = read_backtest(labels, ids)
+    calendar = load_data(data, cfg).dates if data is not None else None
+    print_episodes(evaluate_episodes(lab, eps, calendar), fmt)
 
 
 # ----------------------------------------------------------------------------------------- report
