@@ -591,7 +591,8 @@ def data_synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write prices, rates, constituents, truth.csv.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same market.")] = 0,
     years: Annotated[float, typer.Option("--years", min=3, help="Years of 252 business days.")] = 30.0,
-    stocks: Annotated[int, typer.Option("--stocks", min=40, help="Number of constituents (a variant may fix it).")] = 500,
+    stocks: Annotated[int, typer.Option(
+        "--stocks", min=40, help="Number of constituents (a variant may fix it).")] = 500,
     file_format: Annotated[FileFmt, typer.Option("--format", help="File format of the data files.")] = FileFmt.csv,
     variant: Annotated[SynthVariant, typer.Option(
         "--variant", help="Market variant (regime/synth.py, VARIANTS): " + "; ".join(

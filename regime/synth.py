@@ -36,7 +36,7 @@ variant               what changes
                       rotates ~2x more than concentration, a give-away feature)
 ``no_caps``           constituents without ``market_cap`` (closes and sectors)
 ``closes_survivors``  closes-only constituents; about a third of the names list during the
-                      history and failing or acquired names delist; indices hold every name
+                      history, laggards and acquired names delist; indices hold every name
                       alive that day, the constituents file only the names alive at the end,
                       blank before they list (survivorship bias)
 ``indices_rates``     prices and rates only: no constituents file
@@ -200,7 +200,8 @@ VARIANTS: dict[str, SynthOptions] = {
     "prices_only": SynthOptions(constituents=False, rates=False, description="prices only: no rates, no constituents"),
     "fat_tails": SynthOptions(
         tail_df=3.0, garch=0.97, description="Student-t(3) shocks and GARCH-like volatility clustering (0.97)"),
-    "few_stress": SynthOptions(stress_entry=1.0 / 6.0, description="transitions into stress 6x rarer: ~1-2 % stress days"),
+    "few_stress": SynthOptions(
+        stress_entry=1.0 / 6.0, description="transitions into stress 6x rarer: ~1-2 % stress days"),
     "short_spells": SynthOptions(duration_scale=0.5, description="regime spells about half as long"),
     "long_spells": SynthOptions(duration_scale=2.0, description="regime spells about twice as long"),
     "small_universe": SynthOptions(n_stocks=50, description="50 names"),
@@ -318,17 +319,20 @@ def _listings(rng: np.random.Generator, closes: np.ndarray) -> tuple[np.ndarray,
     Returns ``listed`` (-1 = before the first day) and ``delisted`` (the last
     day with a close; ``n`` = never). About a third of the names list at
     uniform times in the first 85 % of the history; a name delists when its
-    close first falls below 30 % of its high since listing, at least a year
-    after listing (a failure), or at a uniform time for 10 % of names (an
-    acquisition), whichever comes first.
+    price relative to the average name (the cross-sectional mean of log
+    closes) first falls below 25 % of its relative high since listing, at
+    least a year after listing (a failure: about a quarter of the names in
+    20 years; a market-wide crash alone delists nobody), or at a uniform time
+    for 10 % of names (an acquisition), whichever comes first.
     """
     n, k = closes.shape
     listed = np.where(rng.random(k) < 1.0 / 3.0, rng.integers(1, max(2, int(0.85 * n)), k), -1)
     acquired = np.where(rng.random(k) < 0.10, rng.integers(0, n, k), n)
     day = np.arange(n)[:, None]
-    alive_px = np.where(day >= listed[None, :], closes, np.nan)
-    high = np.fmax.accumulate(alive_px, axis=0)
-    fail = (alive_px < 0.30 * high) & (day >= listed[None, :] + 252)
+    log_px = np.log(closes)
+    rel = np.where(day >= listed[None, :], log_px - log_px.mean(axis=1, keepdims=True), np.nan)
+    high = np.fmax.accumulate(rel, axis=0)
+    fail = (rel < high + np.log(0.25)) & (day >= listed[None, :] + 252)
     first_fail = np.where(fail.any(axis=0), fail.argmax(axis=0), n)
     delisted = np.minimum(first_fail, np.where(acquired > listed + 252, acquired, n))
     return listed, delisted
