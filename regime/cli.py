@@ -52,6 +52,15 @@ class FileFmt(str, Enum):
     parquet = "parquet"
 
 
+def _synth_variants() -> dict:
+    from .synth import VARIANTS
+
+    return VARIANTS
+
+
+SynthVariant = Enum("SynthVariant", {k: k for k in _synth_variants()}, type=str)  # type: ignore[misc]
+
+
 def _fail(message: str, code: int) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -685,17 +694,29 @@ def data_synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write prices, rates, constituents, truth.csv.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same market.")] = 0,
     years: Annotated[float, typer.Option("--years", min=3, help="Years of 252 business days.")] = 30.0,
-    stocks: Annotated[int, typer.Option("--stocks", min=60, help="Number of constituents.")] = 500,
+    stocks: Annotated[int, typer.Option(
+        "--stocks", min=40, help="Number of constituents (a variant may fix it).")] = 500,
     file_format: Annotated[FileFmt, typer.Option("--format", help="File format of the data files.")] = FileFmt.csv,
+    variant: Annotated[SynthVariant, typer.Option(
+        "--variant", help="Market variant (regime/synth.py, VARIANTS): " + "; ".join(
+            f"{k}: {v.description}" for k, v in _synth_variants().items()) + ".",
+    )] = SynthVariant.base,  # type: ignore[attr-defined]
 ) -> None:
-    """Write the built-in synthetic market (with its true regimes in truth.csv)."""
-    from .synth import simulate_market, write_market
+    """Write the built-in synthetic market (with its true regimes in truth.csv), or one of its variants."""
+    from .synth import VARIANTS, simulate_market, write_market
 
-    with _stage(f"simulating {years:g} years x {stocks} stocks"):
-        market = simulate_market(seed=seed, years=years, n_stocks=stocks)
+    options = VARIANTS[variant.value]
+    n_stocks = options.n_stocks or stocks
+    with _stage(f"simulating {years:g} years x {n_stocks} stocks ({variant.value})"):
+        market = simulate_market(seed=seed, years=years, n_stocks=stocks, options=options)
         write_market(market, out_dir, file_format.value)
     share = market.truth.value_counts(normalize=True).round(3).to_dict()
-    out.print(f"wrote {out_dir}: {len(market.prices)} days, {stocks} stocks; true regime shares {share}")
+    files = "prices" + ", rates" * (market.rates is not None) + ", constituents" * (market.constituents is not None)
+    names = f"{n_stocks} stocks"
+    if market.universe is not None:
+        names += f" simulated, {market.constituents['ticker'].nunique()} survivors in the constituents"
+    out.print(f"wrote {out_dir} ({variant.value}: {files}): {len(market.prices)} days, {names}; "
+              f"true regime shares {share}")
 
 
 @data_app.command("french")

@@ -19,20 +19,55 @@ sector rotation vol       low             high         medium
 policy rate moves         mixed           hikes        cuts
 credit spread target      1.8 %           1.9 %        4.0 %
 ========================  ==============  ===========  ===========
+
+Variants: a :class:`SynthOptions` passed to :func:`simulate_market` changes
+how the market behaves or which files a user would have. The defaults give
+today's market byte for byte; new randomness comes from a second generator
+(``default_rng([seed, 7])``) so the first one draws exactly as before. The
+named variants in :data:`VARIANTS` (for ``regime data synth --variant`` and
+``scripts/bench_synth_family.py``):
+
+====================  =========================================================================
+variant               what changes
+====================  =========================================================================
+``base``              nothing: today's market
+``no_sectors``        constituents without the ``sector`` column
+``equal_rotation``    sector rotation volatility 0.33 % in every regime (today broadening
+                      rotates ~2x more than concentration, a give-away feature)
+``no_caps``           constituents without ``market_cap`` (closes and sectors)
+``closes_survivors``  closes-only constituents; about a third of the names list during the
+                      history, laggards and acquired names delist; indices hold every name
+                      alive that day, the constituents file only the names alive at the end,
+                      blank before they list (survivorship bias)
+``indices_rates``     prices and rates only: no constituents file
+``prices_only``       prices only: no rates, no constituents
+``fat_tails``         Student-t(3) market and stock shocks and a GARCH(1,1)-like variance
+                      multiplier (persistence 0.97) in every regime
+``few_stress``        transitions into stress 6x rarer: about 1-2 % stress days
+``short_spells``      every regime's mean and minimum spell length halved
+``long_spells``       every regime's mean and minimum spell length doubled
+``small_universe``    50 names
+``large_universe``    1,000 names
+``weak_tilt``         half the mean size tilt (mega - small) in every regime
+``mild_stress``       stress half as far from calm: volatility, drift, stock volatility,
+                      credit-spread target and spread shocks move half as much
+====================  =========================================================================
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .data import write_table
+from .errors import DataError
 
-__all__ = ["SyntheticMarket", "simulate_market", "write_market", "REGIME_PARAMS"]
+__all__ = ["SyntheticMarket", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market", "write_market",
+           "REGIME_PARAMS"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +99,152 @@ TRANSITIONS = {
     "stress": {"broadening": 0.60, "concentration": 0.40},
 }
 
+#: Fewest constituents: the size bands (top 10, mid, small) stay populated down to here.
+MIN_STOCKS = 40
+
+#: Share of a GARCH(1,1) persistence given to the last squared shock (the rest is the previous variance).
+GARCH_ALPHA = 0.08
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """How a synthetic market differs from the built-in one; the defaults change nothing.
+
+    Attributes
+    ----------
+    n_stocks : int, optional
+        Number of names the variant fixes; overrides ``simulate_market``'s
+        ``n_stocks`` when set (at least :data:`MIN_STOCKS`).
+    sectors : bool
+        Constituents carry the ``sector`` column.
+    caps : bool
+        Constituents carry the ``market_cap`` column.
+    constituents : bool
+        A constituents file at all (False: prices and maybe rates only).
+    rates : bool
+        A rates file at all.
+    survivorship : bool
+        Names list during the history (about a third of them, at uniform
+        times) and delist: failures (first close below 30 % of the running
+        high, at least a year after listing) and acquisitions (10 % of names,
+        at uniform times). The indices hold every name alive that day; the
+        constituents hold only the names alive on the last day, blank before
+        they list, as a panel of today's members would.
+    sector_vol : float, optional
+        Daily sector-rotation volatility used in every regime (default: the
+        per-regime values of :data:`REGIME_PARAMS`).
+    tail_df : float, optional
+        Degrees of freedom of the Student-t market and stock shocks
+        (default 5 for the market, 4 for stocks); must exceed 2.
+    garch : float, optional
+        Persistence (alpha + beta) of a GARCH(1,1)-like variance multiplier
+        driven by the market's own shocks, applied to market and stock
+        volatility on top of the slow clustering (alpha = :data:`GARCH_ALPHA`,
+        unconditional variance 1). None: no such multiplier.
+    stress_entry : float
+        Multiplier on the probability of moving into stress when a spell ends
+        (the other destination takes the rest).
+    duration_scale : float
+        Multiplier on every regime's mean and minimum spell length.
+    tilt_scale : float
+        Multiplier on every regime's mean size tilt (mega - small).
+    stress_severity : float
+        How far stress lies from calm (the mean of concentration and
+        broadening), as a fraction of today's distance: market drift and
+        volatility, stock volatility, credit-spread target and the extra
+        spread shocks in stress.
+    description : str
+        One line saying what the variant changes (not part of equality).
+    """
+
+    n_stocks: int | None = None
+    sectors: bool = True
+    caps: bool = True
+    constituents: bool = True
+    rates: bool = True
+    survivorship: bool = False
+    sector_vol: float | None = None
+    tail_df: float | None = None
+    garch: float | None = None
+    stress_entry: float = 1.0
+    duration_scale: float = 1.0
+    tilt_scale: float = 1.0
+    stress_severity: float = 1.0
+    description: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.n_stocks is not None and self.n_stocks < MIN_STOCKS:
+            raise ValueError(f"n_stocks must be at least {MIN_STOCKS} so the size bands are populated")
+        if self.tail_df is not None and not self.tail_df > 2.0:
+            raise ValueError("tail_df must exceed 2 (finite variance)")
+        if self.garch is not None and not GARCH_ALPHA < self.garch < 1.0:
+            raise ValueError(f"garch (persistence) must lie in ({GARCH_ALPHA}, 1)")
+        if self.sector_vol is not None and not self.sector_vol >= 0:
+            raise ValueError("sector_vol must be >= 0")
+        for name in ("stress_entry", "duration_scale", "tilt_scale", "stress_severity"):
+            if not getattr(self, name) >= 0 or (name == "duration_scale" and self.duration_scale == 0):
+                raise ValueError(f"{name} must be {'> 0' if name == 'duration_scale' else '>= 0'}")
+
+
+#: Named variants of the built-in market (see the module docstring's table).
+VARIANTS: dict[str, SynthOptions] = {
+    "base": SynthOptions(description="today's market"),
+    "no_sectors": SynthOptions(sectors=False, description="constituents without the sector column"),
+    "equal_rotation": SynthOptions(
+        sector_vol=0.0033, description="sector rotation volatility equal (0.33 %/day) in every regime"),
+    "no_caps": SynthOptions(caps=False, description="constituents without market_cap (closes and sectors)"),
+    "closes_survivors": SynthOptions(
+        caps=False, sectors=False, survivorship=True,
+        description="closes only; listings and delistings; the file holds today's survivors, blank before listing"),
+    "indices_rates": SynthOptions(constituents=False, description="prices and rates only, no constituents"),
+    "prices_only": SynthOptions(constituents=False, rates=False, description="prices only: no rates, no constituents"),
+    "fat_tails": SynthOptions(
+        tail_df=3.0, garch=0.97, description="Student-t(3) shocks and GARCH-like volatility clustering (0.97)"),
+    "few_stress": SynthOptions(
+        stress_entry=1.0 / 6.0, description="transitions into stress 6x rarer: ~1-2 % stress days"),
+    "short_spells": SynthOptions(duration_scale=0.5, description="regime spells about half as long"),
+    "long_spells": SynthOptions(duration_scale=2.0, description="regime spells about twice as long"),
+    "small_universe": SynthOptions(n_stocks=50, description="50 names"),
+    "large_universe": SynthOptions(n_stocks=1000, description="1,000 names"),
+    "weak_tilt": SynthOptions(tilt_scale=0.5, description="half the size tilt (mega - small) in every regime"),
+    "mild_stress": SynthOptions(
+        stress_severity=0.5, description="stress half as far from calm: volatility, drift, credit spreads"),
+}
+
+
+def _regime_params(opts: SynthOptions) -> dict[str, dict[str, float]]:
+    """:data:`REGIME_PARAMS` as the options change them (the very same numbers under the defaults)."""
+    params = {r: dict(p) for r, p in REGIME_PARAMS.items()}
+    if opts.duration_scale != 1.0:
+        for p in params.values():
+            p["dur_mean"] = p["dur_mean"] * opts.duration_scale
+            p["dur_min"] = max(1, round(p["dur_min"] * opts.duration_scale))
+    if opts.sector_vol is not None:
+        for p in params.values():
+            p["sector_vol"] = opts.sector_vol
+    if opts.tilt_scale != 1.0:
+        for p in params.values():
+            p["tilt"] = p["tilt"] * opts.tilt_scale
+    if opts.stress_severity != 1.0:
+        calm = ("concentration", "broadening")
+        st = params["stress"]
+        for key in ("mu", "vol", "idio", "spread"):
+            base = 0.5 * (REGIME_PARAMS[calm[0]][key] + REGIME_PARAMS[calm[1]][key])
+            st[key] = base + opts.stress_severity * (REGIME_PARAMS["stress"][key] - base)
+    return params
+
+
+def _transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
+    """:data:`TRANSITIONS` with moves into stress scaled by ``stress_entry`` and each row renormalised."""
+    if opts.stress_entry == 1.0:
+        return TRANSITIONS
+    out = {}
+    for src, row in TRANSITIONS.items():
+        w = {dst: p * (opts.stress_entry if dst == "stress" else 1.0) for dst, p in row.items()}
+        total = sum(w.values())
+        out[src] = {dst: v / total for dst, v in w.items()}
+    return out
+
 
 @dataclass(frozen=True)
 class SyntheticMarket:
@@ -73,40 +254,128 @@ class SyntheticMarket:
     ----------
     prices : DataFrame
         Index levels ``spx, spx_ew, ndx, mid, sml, rut`` on business days.
-    rates : DataFrame
+    rates : DataFrame or None
         ``fed_funds, ust_2y, ust_10y, baa_spread`` on their own calendar:
         fed funds every calendar day, the others on business days with blank
-        holidays, as FRED publishes them.
-    constituents : DataFrame
-        Long format ``ticker, close, market_cap, sector`` indexed by date.
+        holidays, as FRED publishes them. None when the variant has no rates.
+    constituents : DataFrame or None
+        Long format ``ticker, close[, market_cap][, sector]`` indexed by date
+        (all four by default); None when the variant has no constituents.
     truth : Series
         The true regime id of every price date.
+    universe : DataFrame or None
+        With ``survivorship``: one row per simulated name (``ticker``,
+        ``listed``, ``delisted``; NaT = listed before the start or never
+        delisted), including the names the constituents leave out.
     """
 
     prices: pd.DataFrame
-    rates: pd.DataFrame
-    constituents: pd.DataFrame
+    rates: pd.DataFrame | None
+    constituents: pd.DataFrame | None
     truth: pd.Series
+    universe: pd.DataFrame | None = None
 
 
-def _regime_path(rng: np.random.Generator, n: int) -> np.ndarray:
+def _regime_path(rng: np.random.Generator, n: int, params: dict[str, dict[str, float]] = REGIME_PARAMS,
+                 transitions: dict[str, dict[str, float]] = TRANSITIONS) -> np.ndarray:
     path = np.empty(n, dtype=np.int64)
     state = REGIMES[rng.choice(2)]
     t = 0
     while t < n:
-        p = REGIME_PARAMS[state]
+        p = params[state]
         mean, shape = p["dur_mean"], p["dur_shape"]
         dur = max(int(p["dur_min"]), int(rng.gamma(shape, mean / shape)))
         path[t : t + dur] = REGIMES.index(state)
         t += dur
-        nxt = TRANSITIONS[state]
+        nxt = transitions[state]
         state = str(rng.choice(list(nxt), p=list(nxt.values())))
     return path
 
 
-def _param(path: np.ndarray, key: str) -> np.ndarray:
-    table = np.array([REGIME_PARAMS[r][key] for r in REGIMES])
+def _param(path: np.ndarray, key: str, params: dict[str, dict[str, float]] = REGIME_PARAMS) -> np.ndarray:
+    table = np.array([params[r][key] for r in REGIMES])
     return table[path]
+
+
+def _garch_multiplier(z: np.ndarray, persistence: float) -> np.ndarray:
+    """Volatility multiplier sqrt(h_t) of a unit-variance GARCH(1,1) driven by the standardised shocks ``z``.
+
+    ``h_t = (1 - persistence) + alpha z_{t-1}^2 h_{t-1} + (persistence - alpha) h_{t-1}``, ``h_0 = 1``:
+    h_t uses shocks up to t-1 only.
+    """
+    alpha, beta = GARCH_ALPHA, persistence - GARCH_ALPHA
+    omega = 1.0 - persistence
+    h = np.empty(len(z))
+    h_t = 1.0
+    for t in range(len(z)):
+        h[t] = h_t
+        h_t = omega + (alpha * z[t] ** 2 + beta) * h_t
+    return np.sqrt(h)
+
+
+def _listings(rng: np.random.Generator, closes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Listing and delisting day of each name (survivorship variants).
+
+    Returns ``listed`` (-1 = before the first day) and ``delisted`` (the last
+    day with a close; ``n`` = never). About a third of the names list at
+    uniform times in the first 85 % of the history; a name delists when its
+    price relative to the average name (the cross-sectional mean of log
+    closes) first falls below 25 % of its relative high since listing, at
+    least a year after listing (a failure: about a quarter of the names in
+    20 years; a market-wide crash alone delists nobody), or at a uniform time
+    for 10 % of names (an acquisition), whichever comes first.
+    """
+    n, k = closes.shape
+    listed = np.where(rng.random(k) < 1.0 / 3.0, rng.integers(1, max(2, int(0.85 * n)), k), -1)
+    acquired = np.where(rng.random(k) < 0.10, rng.integers(0, n, k), n)
+    day = np.arange(n)[:, None]
+    log_px = np.log(closes)
+    rel = np.where(day >= listed[None, :], log_px - log_px.mean(axis=1, keepdims=True), np.nan)
+    high = np.fmax.accumulate(rel, axis=0)
+    fail = (rel < high + np.log(0.25)) & (day >= listed[None, :] + 252)
+    first_fail = np.where(fail.any(axis=0), fail.argmax(axis=0), n)
+    delisted = np.minimum(first_fail, np.where(acquired > listed + 252, acquired, n))
+    return listed, delisted
+
+
+def _survivor_indices(simple: np.ndarray, caps_prev: np.ndarray, held: np.ndarray) -> dict[str, np.ndarray]:
+    """The six index return series over the names held each day (``held[t]``: in the index for day t's return).
+
+    Bands are ranks among the names held at each reconstitution, with the
+    same fractions as the full-universe indices; a member that delists
+    between reconstitutions drops out, a new listing waits for the next one.
+    """
+    w = np.where(held, caps_prev, 0.0)
+    held_simple = np.where(held, simple, 0.0)
+    out = {
+        "spx": (w * held_simple).sum(axis=1) / w.sum(axis=1),
+        "spx_ew": held_simple.sum(axis=1) / held.sum(axis=1),
+    }
+    bands = {
+        "ndx": (lambda m: (0, max(10, m // 16)), "cap", 21),
+        "mid": (lambda m: (m // 5, int(m * 0.6)), "cap", 63),
+        "sml": (lambda m: (int(m * 0.6), m), "cap", 63),
+        "rut": (lambda m: (m // 2, m), "equal", 63),
+    }
+    n_days = simple.shape[0]
+    for name, (band, weighting, rebalance) in bands.items():
+        ret = np.empty(n_days)
+        members = None
+        for t in range(n_days):
+            if members is None or t % rebalance == 0:
+                eligible = np.flatnonzero(held[t])
+                lo, hi = band(len(eligible))
+                members = eligible[np.argsort(-caps_prev[t, eligible], kind="stable")][lo:hi]
+            live = members[held[t, members]]
+            if len(live) == 0:
+                ret[t] = 0.0
+            elif weighting == "cap":
+                wt = caps_prev[t, live]
+                ret[t] = float(wt @ simple[t, live] / wt.sum())
+            else:
+                ret[t] = float(simple[t, live].mean())
+        out[name] = ret
+    return out
 
 
 def _student(rng: np.random.Generator, size, df: float = 5.0) -> np.ndarray:
@@ -146,7 +415,7 @@ def _band_index(simple: np.ndarray, caps_prev: np.ndarray, lo: int, hi: int, wei
 
 
 def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
-                    start: str = "1996-01-02") -> SyntheticMarket:
+                    start: str = "1996-01-02", options: SynthOptions | None = None) -> SyntheticMarket:
     """Generate a synthetic market with known regimes.
 
     Parameters
@@ -156,20 +425,28 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     years : float
         Length in years of 252 business days.
     n_stocks : int
-        Number of constituents (at least 60).
+        Number of constituents (at least :data:`MIN_STOCKS`); ``options.n_stocks`` overrides it.
     start : str
         First business day.
+    options : SynthOptions, optional
+        How the market differs from the built-in one (see :data:`VARIANTS`);
+        None or the defaults give the built-in market, byte for byte.
 
     Returns
     -------
     SyntheticMarket
     """
-    if n_stocks < 60:
-        raise ValueError("n_stocks must be at least 60 so the size bands are populated")
+    opts = options or SynthOptions()
+    if opts.n_stocks is not None:
+        n_stocks = opts.n_stocks
+    if n_stocks < MIN_STOCKS:
+        raise ValueError(f"n_stocks must be at least {MIN_STOCKS} so the size bands are populated")
     rng = np.random.default_rng(seed)
+    rng_new = np.random.default_rng([seed, 7])  # every draw the defaults do not make
+    params = _regime_params(opts)
     n = int(round(years * 252))
     dates = pd.bdate_range(start, periods=n, name="date")
-    path = _regime_path(rng, n)
+    path = _regime_path(rng, n, params, _transitions(opts))
 
     # --- constituents: heavy-tailed caps, size exposure, sectors -------------------------------
     # Pareto(1.5) quantiles with a little jitter: heavy-tailed, but no single draw owns the index
@@ -183,16 +460,20 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     sector = rng.integers(0, n_sectors, n_stocks)
 
     vol_mult = np.exp(_ar1(rng, np.zeros(n), 0.98, 0.04, 0.0))  # slow volatility clustering
-    market = _param(path, "mu") + _param(path, "vol") * vol_mult * _student(rng, n)
-    tilt = _param(path, "tilt") + _param(path, "tilt_vol") * rng.standard_normal(n)
-    sector_vol = _param(path, "sector_vol")
+    shocks = _student(rng, n, 5.0 if opts.tail_df is None else opts.tail_df)
+    if opts.garch is not None:  # fast clustering driven by the market's own shocks, on top
+        vol_mult = vol_mult * _garch_multiplier(shocks, opts.garch)
+    market = _param(path, "mu", params) + _param(path, "vol", params) * vol_mult * shocks
+    tilt = _param(path, "tilt", params) + _param(path, "tilt_vol", params) * rng.standard_normal(n)
+    sector_vol = _param(path, "sector_vol", params)
     sector_drift = np.zeros((n, n_sectors))
     d = np.zeros(n_sectors)
     for t in range(n):  # persistent sector trends whose size follows the regime: rotation
         d = 0.985 * d + 0.015 * sector_vol[t] * rng.standard_normal(n_sectors)
         sector_drift[t] = d
     sectors = sector_drift + sector_vol[:, None] * rng.standard_normal((n, n_sectors))
-    idio = _param(path, "idio")[:, None] * vol_mult[:, None] * _student(rng, (n, n_stocks), df=4.0)
+    idio = (_param(path, "idio", params)[:, None] * vol_mult[:, None]
+            * _student(rng, (n, n_stocks), df=4.0 if opts.tail_df is None else opts.tail_df))
     logret = (market[:, None] * beta[None, :] + tilt[:, None] * exposure[None, :]
               + sectors[:, sector] + idio)
     logret -= 0.5 * (0.013 ** 2)  # rough volatility drag so levels do not explode
@@ -213,15 +494,21 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     caps_prev = np.vstack([caps0[None, :], caps[:-1]])
 
     # --- indices built from the constituents ---------------------------------------------------
-    w_prev = caps_prev / caps_prev.sum(axis=1, keepdims=True)
-    ret = {
-        "spx": (w_prev * simple).sum(axis=1),
-        "spx_ew": simple.mean(axis=1),
-        "ndx": _band_index(simple, caps_prev, 0, max(10, n_stocks // 16), "cap", 21),
-        "mid": _band_index(simple, caps_prev, n_stocks // 5, int(n_stocks * 0.6), "cap", 63),
-        "sml": _band_index(simple, caps_prev, int(n_stocks * 0.6), n_stocks, "cap", 63),
-        "rut": _band_index(simple, caps_prev, n_stocks // 2, n_stocks, "equal", 63),
-    }
+    if opts.survivorship:
+        listed, delisted = _listings(rng_new, closes)
+        day = np.arange(n)[:, None]
+        held = (day > listed[None, :]) & (day <= delisted[None, :])  # day t's return counts
+        ret = _survivor_indices(simple, caps_prev, held)
+    else:
+        w_prev = caps_prev / caps_prev.sum(axis=1, keepdims=True)
+        ret = {
+            "spx": (w_prev * simple).sum(axis=1),
+            "spx_ew": simple.mean(axis=1),
+            "ndx": _band_index(simple, caps_prev, 0, max(10, n_stocks // 16), "cap", 21),
+            "mid": _band_index(simple, caps_prev, n_stocks // 5, int(n_stocks * 0.6), "cap", 63),
+            "sml": _band_index(simple, caps_prev, int(n_stocks * 0.6), n_stocks, "cap", 63),
+            "rut": _band_index(simple, caps_prev, n_stocks // 2, n_stocks, "equal", 63),
+        }
     base = {"spx": 600.0, "spx_ew": 1000.0, "ndx": 800.0, "mid": 300.0, "sml": 150.0, "rut": 400.0}
     prices = pd.DataFrame({k: base[k] * np.cumprod(1.0 + v) for k, v in ret.items()}, index=dates)
 
@@ -230,7 +517,7 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     rate = 3.0
     for t in range(n):
         if t % 30 == 0:  # a policy meeting
-            p = REGIME_PARAMS[REGIMES[path[t]]]
+            p = params[REGIMES[path[t]]]
             u = rng.random()
             hike = p["hike"] * (0.3 if rate > 5.5 else 1.0)
             if u < hike:
@@ -239,12 +526,13 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
                 rate -= p["cut_size"] if rate > 1.0 else 0.25
             rate = float(np.clip(rate, 0.0, 8.0))
         policy[t] = rate
-    term = _ar1(rng, _param(path, "term"), 0.97, 0.03, 0.2)
+    term = _ar1(rng, _param(path, "term", params), 0.97, 0.03, 0.2)
     ust_2y = np.maximum(policy + 0.2 + term + 0.03 * rng.standard_normal(n), 0.01)
-    slope = _ar1(rng, _param(path, "slope"), 0.99, 0.025, 0.6)
+    slope = _ar1(rng, _param(path, "slope", params), 0.99, 0.025, 0.6)
     ust_10y = np.maximum(ust_2y + slope, 0.05)
-    spread = _ar1(rng, _param(path, "spread"), _param(path, "spread_phi"),
-                  0.02 + 0.03 * (path == REGIMES.index("stress")), 1.9)
+    stress_shock = 0.03 if opts.stress_severity == 1.0 else 0.03 * opts.stress_severity
+    spread = _ar1(rng, _param(path, "spread", params), _param(path, "spread_phi", params),
+                  0.02 + stress_shock * (path == REGIMES.index("stress")), 1.9)
     spread = np.maximum(spread, 0.3)
 
     biz = pd.DataFrame(
@@ -258,15 +546,36 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     rates = pd.concat([ff.rename("fed_funds"), biz.reindex(cal)], axis=1)
 
     tickers = [f"S{i:04d}" for i in range(n_stocks)]
-    cons = pd.DataFrame({
-        "date": np.repeat(dates.to_numpy(), n_stocks),
-        "ticker": np.tile(tickers, n),
-        "close": closes.ravel().round(4),
-        "market_cap": caps.ravel().round(-3),
-        "sector": np.tile([f"SEC{k:02d}" for k in sector], n),
-    }).set_index("date")
+    universe = cons = None
+    keep: slice | np.ndarray = slice(None)
+    if opts.survivorship:
+        universe = pd.DataFrame({
+            "ticker": tickers,
+            "listed": pd.DatetimeIndex([dates[i] if i >= 0 else pd.NaT for i in listed]),
+            "delisted": pd.DatetimeIndex([dates[i] if i < n else pd.NaT for i in delisted]),
+        })
+        keep = np.flatnonzero(delisted >= n)  # today's members only: the survivors
+        trading = (day >= listed[None, :]) & (day <= delisted[None, :])
+        closes = np.where(trading, closes, np.nan)
+        caps = np.where(trading, caps, np.nan)
+    if opts.constituents:
+        k = len(tickers[keep]) if isinstance(keep, slice) else len(keep)
+        cols = {
+            "date": np.repeat(dates.to_numpy(), k),
+            "ticker": np.tile(np.asarray(tickers)[keep], n),
+            "close": closes[:, keep].ravel().round(4),
+        }
+        if opts.caps:
+            cols["market_cap"] = caps[:, keep].ravel().round(-3)
+        if opts.sectors:
+            labels = np.tile([f"SEC{j:02d}" for j in sector[keep]], n)
+            if opts.survivorship:  # blank before listing, like the close
+                labels = np.where(np.isnan(cols["close"]), None, labels.astype(object))
+            cols["sector"] = labels
+        cons = pd.DataFrame(cols).set_index("date")
     truth = pd.Series(np.array(REGIMES)[path], index=dates, name="regime")
-    return SyntheticMarket(prices=prices.round(4), rates=rates, constituents=cons, truth=truth)
+    return SyntheticMarket(prices=prices.round(4), rates=rates if opts.rates else None, constituents=cons,
+                           truth=truth, universe=universe)
 
 
 def write_market(market: SyntheticMarket, out: str | Path, fmt: str = "csv") -> Path:
@@ -275,18 +584,36 @@ def write_market(market: SyntheticMarket, out: str | Path, fmt: str = "csv") -> 
     Parameters
     ----------
     market : SyntheticMarket
+        Its shape is the variant's: rates and constituents are written only
+        when the market has them.
     out : str or Path
         Created if needed.
     fmt : {"csv", "parquet"}
         Format of prices, rates and constituents; truth is always CSV.
+
+    Raises
+    ------
+    DataError
+        ``out`` already holds a rates or constituents file that this market
+        has none of: left there, it would be read as part of the market.
+        Nothing is written then.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet"):
         raise ValueError("fmt must be 'csv' or 'parquet'")
+    for stem, frame in (("rates", market.rates), ("constituents", market.constituents)):
+        stale = [out / f"{stem}.{ext}" for ext in ("csv", "parquet") if (out / f"{stem}.{ext}").is_file()]
+        if frame is None and stale:
+            raise DataError(
+                f"{stale[0]} exists but this market variant has no {stem}; write to an empty directory or "
+                f"remove {stale[0].name} first"
+            )
+    out.mkdir(parents=True, exist_ok=True)
     write_table(market.prices, out / f"prices.{fmt}")
-    write_table(market.rates, out / f"rates.{fmt}")
-    write_table(market.constituents, out / f"constituents.{fmt}")
+    if market.rates is not None:
+        write_table(market.rates, out / f"rates.{fmt}")
+    if market.constituents is not None:
+        write_table(market.constituents, out / f"constituents.{fmt}")
     write_table(market.truth.to_frame(), out / "truth.csv")
     log.info("wrote synthetic market to %s", out)
     return out

@@ -1,10 +1,18 @@
-"""The built-in market: credible, reproducible, and its regimes do what their names say."""
+"""The built-in market: credible, reproducible, and its regimes do what their names say; its variants."""
+
+import hashlib
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from regime.synth import simulate_market
+from regime.cli import app
+from regime.config import Config
+from regime.data import load_data
+from regime.errors import DataError
+from regime.features import build_features
+from regime.synth import VARIANTS, SynthOptions, simulate_market, write_market
 
 
 def test_reproducible_by_seed():
@@ -68,3 +76,170 @@ def test_rates_have_their_own_calendar(market):
     assert market.rates.index.day_of_week.max() == 6  # fed funds on weekends
     assert market.rates["ust_10y"].isna().any()  # blank holidays and weekends
     assert market.rates.index[0] < market.prices.index[0]
+
+
+# ----------------------------------------------------------------------------------------- variants
+#: SHA-256 over prices, rates, constituents and truth CSV as written by the generator BEFORE SynthOptions existed
+#: (commit 5b252da): (seed, years, n_stocks) -> digest. Default options must keep reproducing them.
+BEFORE_OPTIONS = {
+    (0, 2, 60): "1a38417898e3cbe0a73e5e8a51bddcb62aa30acb08c6e369a1c161b8e444dc43",
+    (3, 3, 60): "fd712bad2dbf2533d30fe3cd3af61dea694a57be1a0a668a69f9030f341be681",
+}
+FILES = ("prices.csv", "rates.csv", "constituents.csv", "truth.csv")
+
+
+def _digest(market, out) -> str:
+    write_market(market, out, "csv")
+    h = hashlib.sha256()
+    for f in FILES:
+        h.update((out / f).read_bytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("options", [None, SynthOptions(), VARIANTS["base"]], ids=["none", "defaults", "base"])
+def test_default_options_reproduce_the_market_byte_for_byte(options, tmp_path):
+    for (seed, years, n), digest in BEFORE_OPTIONS.items():
+        m = simulate_market(seed=seed, years=years, n_stocks=n, options=options)
+        assert _digest(m, tmp_path / f"{seed}") == digest
+
+
+#: What each variant promises to write: (rates file?, constituents columns or None for no file, names).
+SHAPES = {
+    "base": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "no_sectors": (True, ["ticker", "close", "market_cap"], 60),
+    "equal_rotation": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "no_caps": (True, ["ticker", "close", "sector"], 60),
+    "closes_survivors": (True, ["ticker", "close"], None),
+    "indices_rates": (True, None, None),
+    "prices_only": (False, None, None),
+    "fat_tails": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "few_stress": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "short_spells": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "long_spells": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "small_universe": (True, ["ticker", "close", "market_cap", "sector"], 50),
+    "large_universe": (True, ["ticker", "close", "market_cap", "sector"], 1000),
+    "weak_tilt": (True, ["ticker", "close", "market_cap", "sector"], 60),
+    "mild_stress": (True, ["ticker", "close", "market_cap", "sector"], 60),
+}
+
+
+def test_every_variant_is_described_and_has_a_promised_shape():
+    assert len(VARIANTS) >= 13
+    assert set(VARIANTS) == set(SHAPES)
+    assert all(o.description for o in VARIANTS.values())
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_variant_writes_its_shape_and_loads(name, tmp_path):
+    """The files and columns each variant promises, read back by load_data and turned into features."""
+    has_rates, columns, names = SHAPES[name]
+    fmt = "parquet" if name == "large_universe" else "csv"
+    m = simulate_market(seed=5, years=4, n_stocks=60, options=VARIANTS[name])
+    write_market(m, tmp_path, fmt)
+    assert (tmp_path / f"prices.{fmt}").is_file() and (tmp_path / "truth.csv").is_file()
+    assert (tmp_path / f"rates.{fmt}").is_file() == has_rates
+    assert (tmp_path / f"constituents.{fmt}").is_file() == (columns is not None)
+    if columns is not None:
+        cons = pd.read_parquet(tmp_path / f"constituents.{fmt}") if fmt == "parquet" else \
+            pd.read_csv(tmp_path / f"constituents.{fmt}", nrows=5)
+        assert list(cons.columns) == ["date", *columns]
+        if names is not None:
+            assert m.constituents["ticker"].nunique() == names
+    data = load_data(tmp_path, Config())
+    assert (data.rates is not None) == has_rates
+    assert (data.closes is not None) == (columns is not None)
+    assert (data.caps is not None) == (columns is not None and "market_cap" in columns)
+    assert (data.sectors is not None) == (columns is not None and "sector" in columns)
+    feats = build_features(data, Config())
+    assert len(feats) == len(m.prices) and feats.iloc[-1].notna().sum() >= 10
+    fam = {c.split("_")[0] for c in feats.columns}
+    assert ("rt" in fam) == has_rates
+    assert ("br" in fam) == (columns is not None) and ("px" in fam) == (columns is None)
+    assert any(c.startswith("br_rotation") for c in feats) == (data.sectors is not None)
+    assert any(c.startswith("br_size_corr") for c in feats) == (data.caps is not None)
+
+
+def test_survivors_only_blank_before_listing(tmp_path):
+    m = simulate_market(seed=3, years=4, n_stocks=100, options=VARIANTS["closes_survivors"])
+    u = m.universe.set_index("ticker")
+    assert u["listed"].notna().sum() > 10 and u["delisted"].notna().sum() > 0  # listings and delistings happened
+    survivors = set(u.index[u["delisted"].isna()])
+    write_market(m, tmp_path, "csv")
+    text = (tmp_path / "constituents.csv").read_text().splitlines()
+    assert text[0] == "date,ticker,close"
+    assert any(line.endswith(",") for line in text[1:])  # blank closes before listing
+    closes = load_data(tmp_path, Config()).closes
+    assert set(closes.columns) == survivors  # the file holds only the names alive at the end
+    assert closes.iloc[-1].notna().all()
+    first = closes.apply(lambda s: s.first_valid_index())
+    late = u["listed"].dropna()
+    late = late[late.index.isin(survivors)]
+    assert len(late) > 0
+    pd.testing.assert_series_equal(first[late.index], late, check_names=False)  # blank until listing day
+    assert (first[sorted(survivors - set(late.index))] == closes.index[0]).all()
+    assert not closes.loc[:, closes.notna().any()].apply(lambda s: s.loc[s.first_valid_index():].isna().any()).any()
+    # the indices held names the file no longer shows: survivors' equal-weight returns differ from spx_ew
+    rets = closes.pct_change(fill_method=None).mean(axis=1).iloc[1:]
+    assert (rets - m.prices["spx_ew"].pct_change().iloc[1:]).abs().max() > 1e-4
+
+
+def _spells(truth: pd.Series) -> pd.Series:
+    return truth.groupby((truth != truth.shift()).cumsum()).size()
+
+
+def test_stress_frequency_and_spell_length_variants():
+    """few_stress: <= 3 % stress days; short/long spells shorten/lengthen spells (3 seeds x 20 years pooled)."""
+    truth = {name: pd.concat([simulate_market(seed=s, years=20, n_stocks=40, options=VARIANTS[name]).truth
+                              for s in (1, 2, 3)], ignore_index=True)
+             for name in ("base", "few_stress", "short_spells", "long_spells")}
+    share = {k: float((t == "stress").mean()) for k, t in truth.items()}
+    assert share["few_stress"] <= 0.03 < share["base"]
+    spell = {k: float(_spells(t).mean()) for k, t in truth.items()}
+    assert spell["short_spells"] < 0.7 * spell["base"]
+    assert spell["long_spells"] > 1.4 * spell["base"]
+
+
+def test_fat_tails_and_mild_stress_change_returns_as_promised():
+    base, fat, mild = (simulate_market(seed=3, years=4, n_stocks=40, options=VARIANTS[v])
+                       for v in ("base", "fat_tails", "mild_stress"))
+    lr = {k: np.log(m.prices["spx"]).diff() for k, m in (("base", base), ("fat", fat), ("mild", mild))}
+    assert lr["fat"].kurt() > lr["base"].kurt() + 1.0
+
+    def stress_vol_ratio(r, m):
+        vol = r.groupby(m.truth).std()
+        return vol["stress"] / vol.drop("stress").mean()
+
+    assert stress_vol_ratio(lr["mild"], mild) < stress_vol_ratio(lr["base"], base) - 0.2
+    spread = {k: m.rates["baa_spread"].reindex(m.truth.index).ffill()[m.truth == "stress"].mean()
+              for k, m in (("base", base), ("mild", mild))}
+    assert spread["mild"] < spread["base"] - 0.3
+    pd.testing.assert_series_equal(base.truth, mild.truth)  # same regime path: only the stress behaviour moved
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError, match="n_stocks"):
+        SynthOptions(n_stocks=20)
+    with pytest.raises(ValueError, match="tail_df"):
+        SynthOptions(tail_df=2.0)
+    with pytest.raises(ValueError, match="n_stocks"):
+        simulate_market(seed=1, years=1, n_stocks=30)
+
+
+def test_write_market_refuses_to_leave_a_stale_file(tmp_path):
+    write_market(simulate_market(seed=1, years=3, n_stocks=40), tmp_path, "csv")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(DataError, match="constituents.csv exists"):
+        write_market(simulate_market(seed=2, years=3, n_stocks=40, options=VARIANTS["indices_rates"]), tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_cli_data_synth_variant(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "a"), "--years", "3", "--variant", "no_caps"])
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(tmp_path / "a" / "constituents.csv", nrows=2).columns.tolist() == ["date", "ticker", "close",
+                                                                                          "sector"]
+    r = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "a"), "--years", "3", "--variant", "prices_only"])
+    assert r.exit_code == 2 and r.stderr.startswith("error: ") and "rates.csv exists" in r.stderr
+    r = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "b"), "--variant", "bogus"])
+    assert r.exit_code == 2 and "small_universe" in r.output
