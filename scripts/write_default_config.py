@@ -16,7 +16,7 @@ HEADER = """\
 # roles      which column of prices.* / rates.* plays each role (null switches a role off).
 # data       max_stale_days: a rate value older than this (calendar days) counts as missing.
 # features   trailing windows in trading days; every feature at t uses data up to t only.
-# model      kind jump | hmm | gmm | markov | ensemble (members, each a model, averaged with their weights).
+# model      kind jump | hmm | gmm | markov | rules | axes | ensemble (members, each a model, averaged with their weights).
 #            include/exclude: glob patterns of the features that feed a model (null = DEFAULT_MODEL_FEATURES;
 #            ensemble members without their own inherit the ensemble's).
 # regimes    id -> human name and a rule: weights on a state's standardised feature means. The state scoring

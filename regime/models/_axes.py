@@ -1,13 +1,17 @@
 """Two persistent two-state models, one per axis, combined into the named regimes.
 
 The **risk axis** asks "stress or not?" from risk features anchored to the
-whole history so far (volatility relative to its expanding median, short
-returns, credit-spread changes, cross-sectional dispersion). The **leadership
+whole history so far (by default the expanding percentile of 10-day
+volatility as a normal quantile, the 21-day return and the 21-day change of
+the credit spread). The **leadership
 axis** asks "are the broad market and the smaller names leading, or the
 giants?" from daily relative returns oriented so that positive means
 broadening, and anchored at zero: a spread that does not move favours
-neither side. Each axis is a two-state hidden Markov model with diagonal
-Gaussian emissions and fixed, persistent transitions; the regimes are
+neither side. Each axis is a two-state hidden Markov model with Gaussian
+emissions sharing one covariance (so the evidence is linear in the features:
+a rally never counts for stress, and several indices of the same size factor
+do not count as independent evidence) and fixed, persistent transitions; the
+regimes are
 
 - ``stress`` = P(risk axis is in stress);
 - ``concentration`` = P(not stress) x P(giants lead);
@@ -95,16 +99,6 @@ def smoothed_posteriors(log_b: np.ndarray, start: np.ndarray, A: np.ndarray) -> 
     return _posteriors_python(B, start, A)
 
 
-def _diag_loglik(X: np.ndarray, obs: np.ndarray, means: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """Diagonal Gaussian log-likelihood of each row under each state, missing values marginalised."""
-    Xz = np.where(obs, X, 0.0)
-    out = np.empty((X.shape[0], means.shape[0]))
-    for j in range(means.shape[0]):
-        ll = -0.5 * (_LOG2PI + np.log(var[j]) + (Xz - means[j]) ** 2 / var[j])
-        out[:, j] = np.where(obs, ll, 0.0).sum(axis=1)
-    return out
-
-
 def _gauss_loglik_missing(X: np.ndarray, obs: np.ndarray, means: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Log-likelihood of each row under Gaussians with these means and full covariances.
 
@@ -172,17 +166,17 @@ class AxesRegime(RegimeEstimator):
         How many calm standard deviations the stress state's prior means sit
         on the stress side of the calm means; also the least distance of the
         stress volatility mean from the calm one.
-    stress_floor : float, default=0.5
+    stress_floor : float, default=1.04
         The least value of the stress state's mean of the first risk column, on
-        its own anchored scale (for ``rk_vol_rel_10d``, 0.5 is volatility 1.65
-        times its long-run median): an absolute anchor no window can move.
+        its own anchored scale (for ``rk_vol_q_10d``, 1.04 is the history's 85th
+        percentile of volatility): an absolute anchor no window can move.
     prior_days : float, default=40.0
         Weight of that prior, in days of data.
     stress_var_ratio : float, default=4.0
         Prior ratio of the stress state's variances to the calm state's.
     calm_days, stress_days : float, default=250.0, 40.0
         Expected length of a calm and of a stress spell (fixed transitions).
-    lead_days : float, default=126.0
+    lead_days : float, default=252.0
         Expected length of a leadership spell (fixed transitions).
     clip : float, default=4.0
         Leadership observations are clipped to [-clip, clip] standard deviations.
@@ -195,6 +189,12 @@ class AxesRegime(RegimeEstimator):
         Weight of one day's leadership likelihood: below 1 when the spreads'
         noise is persistent (sector trends), so that a few weeks of drift do not
         count as a change of leadership.
+    risk_iter : int, optional
+        EM iterations of the risk axis (default ``n_iter``).
+    risk_shared_cov : bool, default=True
+        One covariance for calm and stress (linear evidence); False gives each
+        state its own, the stress one with a prior ``stress_var_ratio`` times
+        the calm one.
     n_iter : int, default=50
         EM iterations per axis.
     tol : float, default=1e-4
