@@ -195,6 +195,11 @@ class AxesRegime(RegimeEstimator):
         One covariance for calm and stress (linear evidence); False gives each
         state its own, the stress one with a prior ``stress_var_ratio`` times
         the calm one.
+    lead_combine : {"mean", "none"}, default="mean"
+        ``"mean"``: the leadership axis reads one composite observation a day,
+        the mean of the leadership series present (they largely measure one
+        size factor, so their average loses little and cannot over-count);
+        ``"none"``: every series, with a shared full covariance.
     n_iter : int, default=50
         EM iterations per axis.
     tol : float, default=1e-4
@@ -243,6 +248,7 @@ class AxesRegime(RegimeEstimator):
         lead_evidence: float = 1.0,
         risk_iter: int | None = None,
         risk_shared_cov: bool = True,
+        lead_combine: str = "mean",
         n_iter: int = 50,
         tol: float = 1e-4,
         warm_start: bool = False,
@@ -261,6 +267,7 @@ class AxesRegime(RegimeEstimator):
         self.risk_iter = risk_iter
         self.lead_evidence = lead_evidence
         self.risk_shared_cov = risk_shared_cov
+        self.lead_combine = lead_combine
         self.n_iter = n_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -281,6 +288,9 @@ class AxesRegime(RegimeEstimator):
             raise ValueError("the first column must be the risk axis' volatility and at least one column 'lead'")
         R = X[:, axes == "risk"]
         L = np.clip(X[:, axes == "lead"], -self.clip, self.clip)
+        if self.lead_combine == "mean":  # one composite observation: the mean of the series present that day
+            with np.errstate(all="ignore"):
+                L = np.nanmean(L, axis=1, keepdims=True) if L.size else L
         return R, L
 
     def _signs(self, n_risk: int) -> np.ndarray:
