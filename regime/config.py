@@ -233,7 +233,6 @@ class ModelConfig(_Strict):
     lead_combine: Literal["mean", "none"] = Field(
         "mean", description="axes: read the leadership series' daily mean (mean) or each series (none)"
     )
-    risk_iter: int | None = Field(None, ge=1, description="axes: EM iterations of the risk axis (default n_iter)")
     risk_shared_cov: bool = Field(True, description="axes: one covariance for calm and stress (linear evidence)")
     random_state: int = 0
     include: tuple[str, ...] | None = Field(

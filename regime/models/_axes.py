@@ -189,8 +189,6 @@ class AxesRegime(RegimeEstimator):
         Weight of one day's leadership likelihood: below 1 when the spreads'
         noise is persistent (sector trends), so that a few weeks of drift do not
         count as a change of leadership.
-    risk_iter : int, optional
-        EM iterations of the risk axis (default ``n_iter``).
     risk_shared_cov : bool, default=True
         One covariance for calm and stress (linear evidence); False gives each
         state its own, the stress one with a prior ``stress_var_ratio`` times
@@ -246,7 +244,6 @@ class AxesRegime(RegimeEstimator):
         clip: float = 4.0,
         risk_evidence: float = 0.1,
         lead_evidence: float = 1.0,
-        risk_iter: int | None = None,
         risk_shared_cov: bool = True,
         lead_combine: str = "mean",
         n_iter: int = 50,
@@ -264,7 +261,6 @@ class AxesRegime(RegimeEstimator):
         self.lead_days = lead_days
         self.clip = clip
         self.risk_evidence = risk_evidence
-        self.risk_iter = risk_iter
         self.lead_evidence = lead_evidence
         self.risk_shared_cov = risk_shared_cov
         self.lead_combine = lead_combine
@@ -344,6 +340,20 @@ class AxesRegime(RegimeEstimator):
         s_cov = _psd((s_scatter + n0 * prior_cov) / (s_pair + n0))
         return np.vstack([calm_mean, s_mean]), np.stack([calm_cov, s_cov])
 
+    def _em(self, mstep, loglik, start: np.ndarray, A: np.ndarray, post: np.ndarray) -> tuple[float, int, bool]:
+        """EM for one axis: M-step from the smoothed posteriors, then new posteriors, until the gain < tol."""
+        prev, ll, it, conv = -np.inf, -np.inf, 0, False
+        for it in range(1, self.n_iter + 1):
+            mstep(post)
+            logb = loglik()
+            ll = forward_filter(logb, start, A)[2] / len(logb)
+            post = smoothed_posteriors(logb, start, A)[:, 1]
+            if ll - prev < self.tol:
+                conv = True
+                break
+            prev = ll
+        return ll, it, conv
+
     def _fit_risk(self, R: np.ndarray, warm: bool) -> tuple[float, int, bool]:
         obs = ~np.isnan(R)
         signs = self._signs(R.shape[1])
@@ -351,51 +361,35 @@ class AxesRegime(RegimeEstimator):
         if warm:
             g = smoothed_posteriors(self._risk_loglik(R), start, A)[:, 1]
         else:  # start from the most volatile 15% of the window
-            v = R[:, 0]
-            g = (v > (self.stress_floor if self.risk_iter == 1 else np.nanquantile(v, 0.85))).astype(float)
-        prev, ll, it, conv = -np.inf, -np.inf, 0, False
-        for it in range(1, (self.risk_iter or self.n_iter) + 1):
-            self.risk_means_, self.risk_covs_ = self._risk_mstep(R, obs, g, signs)
-            logb = self._risk_loglik(R)
-            ll = forward_filter(logb, start, A)[2] / len(R)
-            g = smoothed_posteriors(logb, start, A)[:, 1]
-            if ll - prev < self.tol:
-                conv = True
-                break
-            prev = ll
-        return ll, it, conv
+            g = (R[:, 0] > np.nanquantile(R[:, 0], 0.85)).astype(float)
+
+        def mstep(post: np.ndarray) -> None:
+            self.risk_means_, self.risk_covs_ = self._risk_mstep(R, obs, post, signs)
+
+        return self._em(mstep, lambda: self._risk_loglik(R), start, A, g)
 
     def _fit_lead(self, L: np.ndarray, warm: bool) -> tuple[float, int, bool]:
         obs = ~np.isnan(L)
         start, A = self._lead_transitions()
         Lz = np.where(obs, L, 0.0)
         n_obs = np.maximum(obs.sum(axis=0), 1)
+        n_pair = np.maximum(obs.T.astype(float) @ obs.astype(float), 1.0)
         if warm:
             b = smoothed_posteriors(self._lead_loglik(L), start, A)[:, 1]
         else:  # start from the sign of the average spread over the surrounding quarter
-            avg = np.nanmean(np.where(obs, L, np.nan), axis=1)
-            avg = np.nan_to_num(avg)
-            k = np.ones(63) / 63
-            b = (np.convolve(avg, k, mode="same") > 0).astype(float)
-        prev, ll, it, conv = -np.inf, -np.inf, 0, False
-        for it in range(1, self.n_iter + 1):
-            w = 2.0 * b - 1.0
+            avg = np.nan_to_num(np.nanmean(np.where(obs, L, np.nan), axis=1))
+            b = (np.convolve(avg, np.ones(63) / 63, mode="same") > 0).astype(float)
+
+        def mstep(post: np.ndarray) -> None:
+            w = 2.0 * post - 1.0
             m = (np.where(obs, w[:, None], 0.0) * Lz).sum(axis=0) / n_obs
             m = np.maximum(m, 0.0)  # a column that disagrees with the orientation carries no weight
             # E[(x - mu)(x - mu)'] with mu = +m or -m: the second moment minus the state-mean terms
-            S = (Lz.T @ Lz)
-            cross = (Lz * w[:, None]).T @ np.where(obs, 1.0, 0.0)
-            n_pair = np.maximum(obs.T.astype(float) @ obs.astype(float), 1.0)
-            cov = (S - cross * m[None, :] - (cross * m[None, :]).T + n_pair * np.outer(m, m)) / n_pair
+            cross = (Lz * w[:, None]).T @ np.where(obs, 1.0, 0.0) * m[None, :]
+            cov = (Lz.T @ Lz - cross - cross.T + n_pair * np.outer(m, m)) / n_pair
             self.lead_m_, self.lead_cov_ = m, _psd(cov, floor=0.05, shrink=0.5)
-            logb = self._lead_loglik(L)
-            ll = forward_filter(logb, start, A)[2] / len(L)
-            b = smoothed_posteriors(logb, start, A)[:, 1]
-            if ll - prev < self.tol:
-                conv = True
-                break
-            prev = ll
-        return ll, it, conv
+
+        return self._em(mstep, lambda: self._lead_loglik(L), start, A, b)
 
     def fit(self, X, y=None) -> AxesRegime:
         """Fit both axes by EM on the training rows.
