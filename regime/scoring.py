@@ -13,7 +13,7 @@ import pandas as pd
 from .data import MarketData, parse_day
 from .errors import DataError
 from .features import build_features
-from .pipeline import RegimeModel
+from .pipeline import RegimeModel, labelled_rows
 
 __all__ = ["Driver", "ScoreResult", "score_day", "drivers", "run_length"]
 
@@ -93,7 +93,7 @@ def run_length(labels: pd.Series) -> int:
 def drivers(model: RegimeModel, features_row: pd.Series, regime: str, top: int = 5) -> list[Driver]:
     """The model features that most set ``regime`` apart today."""
     prof = model.regime_profile
-    cols = [c for c in model.feature_names if c in prof.columns]
+    cols = [c for c in model.feature_names if c in prof.columns and pd.notna(features_row.get(c))]
     z = model.standardise(features_row.to_frame().T).iloc[0]
     mine = prof.loc[regime, cols]
     others_ids = [r for r in prof.index if r != regime]
@@ -179,8 +179,12 @@ def score_day(
     feats = build_features(past, model.config)
     model.check_features(feats, source=f"the data in {data.source}")
     row = feats.loc[day, model.feature_names]
-    if row.isna().any():
+    # a model that marginalises missing values (kind: axes) labels a day from the features that remain
+    if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):
         raise DataError(_undefined_message(model, past, feats, day, row))
+    if row.isna().any():
+        log.warning("on %s %s undefined; the label uses the features that remain", day.date(),
+                    ", ".join(row.index[row.isna()][:5]) + (" are" if row.isna().sum() > 1 else " is"))
     probs = model.filtered_probabilities(feats)
     p = probs.loc[day]
     labels = model.labels_from(probs).dropna()

@@ -158,3 +158,23 @@ def test_axes_model_in_the_pipeline_is_prefix_safe(data):
     day = full.labels.index[len(full.labels) * 2 // 3]
     cut = walk_forward(data.truncate(day), cfg)
     pd.testing.assert_frame_equal(cut.probabilities, full.probabilities.loc[:day])
+
+
+def test_axes_score_a_day_with_a_missing_series(copy_dir):
+    """A rates column that stopped: the axes model still labels the day from the features that remain."""
+    from regime.data import load_data
+    from regime.scoring import score_day
+
+    d = copy_dir()
+    rates = pd.read_csv(d / "rates.csv", dtype=str, keep_default_na=False)
+    cut = rates["date"] >= "2003-06-01"
+    rates.loc[cut, "baa_spread"] = ""
+    rates.to_csv(d / "rates.csv", index=False)
+    cfg = Config(model=ModelConfig(kind="axes"), train=TrainConfig(min_days=252))
+    data = load_data(d, cfg)
+    model = fit_regime_model(data, cfg)
+    assert "rt_credit_chg_21d" in model.feature_names
+    res = score_day(model, data)
+    assert res.regime in ("stress", "concentration", "broadening")
+    assert all(drv.feature != "rt_credit_chg_21d" for drv in res.drivers)
+    assert all(np.isfinite(drv.z) for drv in res.drivers)
