@@ -12,10 +12,17 @@ def test_default_yaml_equals_builtin_defaults():
     assert load_config(ROOT / "configs" / "default.yaml") == Config()
 
 
-@pytest.mark.parametrize("name", ["gmm.yaml", "etf.yaml"])
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
 def test_shipped_configs_load(name):
     cfg = load_config(ROOT / "configs" / name)
     assert isinstance(cfg, Config)
+
+
+def test_rules_and_axes_configs_name_their_kind():
+    rules = load_config(ROOT / "configs" / "rules.yaml")
+    assert rules.model.kind == "rules" and rules.model.leaves()[0].include[0] == "rk_vol_pctl_21d"
+    axes = load_config(ROOT / "configs" / "axes.yaml")
+    assert axes.model.kind == "axes" and axes.model.leaves()[0].include[0] == "rk_vol_q_10d"
 
 
 def test_gmm_config_selects_gmm():
