@@ -97,14 +97,19 @@ def config_with_roles(path: Path | None, roles: dict) -> Config:
 
 
 def run_one(dataset: str, directory: Path, label: str, config_path: Path | None, episodes_path: Path) -> dict:
-    """One walk-forward and its episode evaluation."""
+    """One walk-forward and its episode evaluation (the engine's warnings are silenced while it runs)."""
+    previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
-    warnings.filterwarnings("ignore")
-    cfg = config_with_roles(config_path, DATASETS[dataset][1])
-    data = load_data(directory, cfg)
-    t0 = time.perf_counter()
-    result = walk_forward(data, cfg)
-    report = evaluate_episodes(result.labels, read_episodes(episodes_path, list(cfg.regimes)), data.dates)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cfg = config_with_roles(config_path, DATASETS[dataset][1])
+            data = load_data(directory, cfg)
+            t0 = time.perf_counter()
+            result = walk_forward(data, cfg)
+            report = evaluate_episodes(result.labels, read_episodes(episodes_path, list(cfg.regimes)), data.dates)
+    finally:
+        logging.disable(previous)
     return {"dataset": dataset, "run": label, "seconds": round(time.perf_counter() - t0, 1),
             "stress_share": result.summary["share"].get("stress"), **report.to_dict()}
 
