@@ -99,12 +99,6 @@ class FeaturesConfig(_Strict):
     vol_q_windows: tuple[int, ...] = Field(
         (10,), description="rk_vol_q_<w>d: the expanding percentile of w-day volatility as a normal quantile"
     )
-    vol_rel_windows: tuple[int, ...] = Field(
-        (10,), description="rk_vol_rel_<w>d: log w-day volatility minus its expanding median (anchored risk)"
-    )
-    dispersion_rel_windows: tuple[int, ...] = Field(
-        (10,), description="br_dispersion_rel_<w>d: dispersion minus its expanding median (anchored risk)"
-    )
     lead_vol_window: int = Field(
         63, ge=10, description="ld_*: trailing days of the standard deviation that scales a daily relative return"
     )
@@ -122,7 +116,7 @@ class FeaturesConfig(_Strict):
     @field_validator(
         "momentum_windows", "breadth_ma_windows", "size_corr_windows", "dispersion_windows", "policy_change_windows",
         "yield_change_windows", "credit_change_windows", "vol_windows", "vol_percentile_windows", "return_windows",
-        "vol_rel_windows", "vol_q_windows", "dispersion_rel_windows",
+        "vol_q_windows",
     )
     @classmethod
     def _positive_windows(cls, v: tuple[int, ...]) -> tuple[int, ...]:
@@ -151,7 +145,7 @@ class FeaturesConfig(_Strict):
             max(self.size_corr_windows) + 1,
             max(self.dispersion_windows) + 1,
             max(self.vol_windows) + 1,
-            max(self.vol_percentile_windows + self.vol_rel_windows + self.vol_q_windows) + self.percentile_min_days,
+            max(self.vol_percentile_windows + self.vol_q_windows) + self.percentile_min_days,
             max(self.return_windows) + 1,
             self.drawdown_window,
         )
@@ -223,7 +217,6 @@ class ModelConfig(_Strict):
     stress_shift: float = Field(1.5, gt=0, description="axes: prior distance of stress from calm, in calm SDs")
     stress_floor: float = Field(1.04, description="axes: least stress mean of the first risk feature (anchored)")
     prior_days: float = Field(40.0, ge=0, description="axes: weight of the stress prior, in days")
-    stress_var_ratio: float = Field(4.0, ge=1, description="axes: prior ratio of stress to calm variances")
     calm_days: float = Field(250.0, gt=1, description="axes: expected length of a calm spell, days")
     stress_days: float = Field(40.0, gt=1, description="axes: expected length of a stress spell, days")
     lead_days: float = Field(252.0, gt=1, description="axes: expected length of a leadership spell, days")
@@ -233,7 +226,6 @@ class ModelConfig(_Strict):
     lead_combine: Literal["mean", "none"] = Field(
         "mean", description="axes: read the leadership series' daily mean (mean) or each series (none)"
     )
-    risk_shared_cov: bool = Field(True, description="axes: one covariance for calm and stress (linear evidence)")
     random_state: int = 0
     include: tuple[str, ...] | None = Field(
         None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
@@ -241,6 +233,19 @@ class ModelConfig(_Strict):
     exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
     weight: float = Field(1.0, gt=0, description="weight of this model inside an ensemble")
     members: tuple[ModelConfig, ...] = Field((), description="ensemble members")
+
+    @model_validator(mode="after")
+    def _check_fixed_kinds(self) -> ModelConfig:
+        if self.kind in ("rules", "axes") and self.n_components_range is not None:
+            raise ValueError(f"n_components_range does not apply to kind {self.kind}: its states are fixed")
+        if self.kind == "axes":
+            if not self.risk or self.risk[0].startswith("-"):
+                raise ValueError("axes: risk needs at least one feature, volatility first (without '-')")
+            if not self.lead:
+                raise ValueError("axes: lead needs at least one feature pattern, e.g. ld_*")
+        if self.kind == "rules" and self.include is not None and len(self.include) < 2:
+            raise ValueError("rules: include needs the volatility percentile, then at least one leadership spread")
+        return self
 
     @model_validator(mode="after")
     def _check_members(self) -> ModelConfig:

@@ -33,8 +33,6 @@ def breadth(
       mean of the log interquartile range of the names' daily log returns.
       It jumps within days when a market turns stressed and falls back as
       soon as it calms, while index volatility needs its whole window;
-    - ``br_dispersion_rel_<w>d``: that dispersion minus its expanding median
-      (an anchored risk measure: 0 at the history's typical level);
     - ``br_rotation_<w>d`` (needs sectors): sector rotation, the ``w``-day
       mean of the log ratio of the sectors' dispersion (the standard
       deviation across sectors of each sector's equal-weighted mean daily log
@@ -101,9 +99,6 @@ def breadth(
     log_iqr = np.log(iqr.where((iqr > 0) & (log_ret.notna().sum(axis=1) >= 4)))
     for w in cfg.dispersion_windows:
         out[f"br_dispersion_{w}d"] = log_iqr.rolling(w).mean()
-    for w in cfg.dispersion_rel_windows:
-        d = log_iqr.rolling(w).mean()
-        out[f"br_dispersion_rel_{w}d"] = d - d.expanding(min_periods=cfg.percentile_min_days).median()
     if sectors is not None:
         by_sector = _sector_returns(log_ret, sectors.shift(1))
         sector_sd = by_sector.std(axis=1).where(by_sector.notna().sum(axis=1) >= 3)

@@ -20,9 +20,6 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     - ``rk_vol_q_<w>d``: the same percentile as a standard normal quantile,
       ``Phi^-1((rank - 0.5) / n)``: 0 at the history's median volatility,
       +1.04 at its 85th percentile, Gaussian in shape whatever the market;
-    - ``rk_vol_rel_<w>d``: log of the ``w``-day volatility minus the
-      expanding median of that log (defined once ``percentile_min_days``
-      values exist): 0 at the history's typical level, +0.69 at twice it;
     - ``rk_drawdown``: level over its trailing ``drawdown_window``-day high,
       minus one (0 at a high, negative below);
     - ``rk_ret_<w>d``: log return over ``w`` days.
@@ -37,9 +34,6 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
         n = vol.expanding(min_periods=cfg.percentile_min_days).count()
         rank = vol.expanding(min_periods=cfg.percentile_min_days).rank()
         out[f"rk_vol_q_{w}d"] = pd.Series(norm.ppf((rank - 0.5) / n), index=level.index)
-    for w in cfg.vol_rel_windows:
-        lv = np.log(lr.rolling(w).std())
-        out[f"rk_vol_rel_{w}d"] = lv - lv.expanding(min_periods=cfg.percentile_min_days).median()
     peak = level.rolling(cfg.drawdown_window, min_periods=cfg.drawdown_window).max()
     out["rk_drawdown"] = level / peak - 1.0
     for w in cfg.return_windows:

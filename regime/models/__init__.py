@@ -65,8 +65,10 @@ def make_estimator(cfg: ModelConfig, n_components: int | None = None,
 
         axes, signs = axis_of(list(columns or []), cfg)
         return AxesRegime(axes=axes, risk_signs=signs, stress_shift=cfg.stress_shift, stress_floor=cfg.stress_floor, prior_days=cfg.prior_days,
-                          stress_var_ratio=cfg.stress_var_ratio, calm_days=cfg.calm_days,
-                          stress_days=cfg.stress_days, lead_days=cfg.lead_days, clip=cfg.clip, risk_evidence=cfg.risk_evidence, lead_evidence=cfg.lead_evidence, lead_combine=cfg.lead_combine, risk_shared_cov=cfg.risk_shared_cov, n_iter=cfg.n_iter,
+                          calm_days=cfg.calm_days,
+                          stress_days=cfg.stress_days, lead_days=cfg.lead_days, clip=cfg.clip,
+                          risk_evidence=cfg.risk_evidence, lead_evidence=cfg.lead_evidence,
+                          lead_combine=cfg.lead_combine, n_iter=cfg.n_iter,
                           tol=cfg.tol)
     if cfg.kind == "rules":
         return RulesRegime(threshold=cfg.threshold, hold_days=cfg.hold_days)

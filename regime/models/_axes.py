@@ -172,8 +172,6 @@ class AxesRegime(RegimeEstimator):
         percentile of volatility): an absolute anchor no window can move.
     prior_days : float, default=40.0
         Weight of that prior, in days of data.
-    stress_var_ratio : float, default=4.0
-        Prior ratio of the stress state's variances to the calm state's.
     calm_days, stress_days : float, default=250.0, 40.0
         Expected length of a calm and of a stress spell (fixed transitions).
     lead_days : float, default=252.0
@@ -189,10 +187,6 @@ class AxesRegime(RegimeEstimator):
         Weight of one day's leadership likelihood: below 1 when the spreads'
         noise is persistent (sector trends), so that a few weeks of drift do not
         count as a change of leadership.
-    risk_shared_cov : bool, default=True
-        One covariance for calm and stress (linear evidence); False gives each
-        state its own, the stress one with a prior ``stress_var_ratio`` times
-        the calm one.
     lead_combine : {"mean", "none"}, default="mean"
         ``"mean"``: the leadership axis reads one composite observation a day,
         the mean of the leadership series present (they largely measure one
@@ -237,14 +231,12 @@ class AxesRegime(RegimeEstimator):
         stress_shift: float = 1.5,
         stress_floor: float = 1.04,
         prior_days: float = 40.0,
-        stress_var_ratio: float = 4.0,
         calm_days: float = 250.0,
         stress_days: float = 40.0,
         lead_days: float = 252.0,
         clip: float = 4.0,
         risk_evidence: float = 0.1,
         lead_evidence: float = 1.0,
-        risk_shared_cov: bool = True,
         lead_combine: str = "mean",
         n_iter: int = 50,
         tol: float = 1e-4,
@@ -255,14 +247,12 @@ class AxesRegime(RegimeEstimator):
         self.stress_shift = stress_shift
         self.stress_floor = stress_floor
         self.prior_days = prior_days
-        self.stress_var_ratio = stress_var_ratio
         self.calm_days = calm_days
         self.stress_days = stress_days
         self.lead_days = lead_days
         self.clip = clip
         self.risk_evidence = risk_evidence
         self.lead_evidence = lead_evidence
-        self.risk_shared_cov = risk_shared_cov
         self.lead_combine = lead_combine
         self.n_iter = n_iter
         self.tol = tol
@@ -322,7 +312,6 @@ class AxesRegime(RegimeEstimator):
         calm_cov = _psd(scatter / np.maximum(n_pair, 1e-9))
         calm_sd = np.sqrt(np.diag(calm_cov))
         prior_mean = calm_mean + signs * self.stress_shift * calm_sd
-        prior_cov = calm_cov * self.stress_var_ratio
         W = np.where(obs, g[:, None], 0.0)
         Rz = np.where(obs, R, 0.0)
         n0 = self.prior_days
@@ -330,15 +319,12 @@ class AxesRegime(RegimeEstimator):
         s_mean = ((W * Rz).sum(axis=0) + n0 * prior_mean) / tot
         # stress must look like stress: its volatility at least stress_shift calm SDs above the calm level
         s_mean[0] = max(s_mean[0], prior_mean[0], self.stress_floor)
+        # one covariance for both states: the evidence for stress is then linear in the features, so a day can
+        # only look like stress by moving the way stress moves them (a rally never counts for stress)
         s_scatter, s_pair = _weighted_cov(R, obs, g, s_mean)
-        if self.risk_shared_cov:
-            # one covariance for both states: the evidence for stress is then linear in the features, so a day
-            # can only look like stress by moving the way stress moves them (a rally never counts for stress)
-            c_scatter, c_pair = _weighted_cov(R, obs, 1.0 - g, calm_mean)
-            cov = _psd((c_scatter + s_scatter) / np.maximum(c_pair + s_pair, 1e-9), floor=0.05, shrink=0.5)
-            return np.vstack([calm_mean, s_mean]), np.stack([cov, cov])
-        s_cov = _psd((s_scatter + n0 * prior_cov) / (s_pair + n0))
-        return np.vstack([calm_mean, s_mean]), np.stack([calm_cov, s_cov])
+        c_scatter, c_pair = _weighted_cov(R, obs, 1.0 - g, calm_mean)
+        cov = _psd((c_scatter + s_scatter) / np.maximum(c_pair + s_pair, 1e-9), floor=0.05, shrink=0.5)
+        return np.vstack([calm_mean, s_mean]), np.stack([cov, cov])
 
     def _em(self, mstep, loglik, start: np.ndarray, A: np.ndarray, post: np.ndarray) -> tuple[float, int, bool]:
         """EM for one axis: M-step from the smoothed posteriors, then new posteriors, until the gain < tol."""

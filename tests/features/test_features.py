@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from regime.config import Config, FeaturesConfig, RolesConfig
 from regime.data import MarketData
@@ -21,7 +22,7 @@ def test_all_families_present(feats):
     assert prefixes == {"rs", "ld", "br", "rt", "rk"}
     for c in ["rs_ew_cw_mom_63d", "rs_mega_large_rank", "br_above_200d", "br_top10_share", "br_eff_names",
               "br_size_corr_21d", "br_dispersion_5d", "br_rotation_21d", "rt_policy_chg_126d", "rt_slope", "rt_2y_policy", "rt_credit_chg_63d", "rk_vol_21d", "rk_drawdown",
-              "rk_vol_pctl_21d", "rk_vol_rel_10d", "br_dispersion_rel_10d", "ld_ew_cw", "ld_mega_large",
+              "rk_vol_pctl_21d", "rk_vol_q_10d", "ld_ew_cw", "ld_mega_large",
               "ld_names_cw", "ld_size"]:
         assert c in feats.columns
 
@@ -52,29 +53,32 @@ def test_features_do_not_depend_on_where_history_starts(data, feats):
     finite = [c for c in feats.columns if not c.startswith(EXPANDING)]
     pd.testing.assert_frame_equal(f2.loc[after:, finite], feats.loc[after:, finite], rtol=1e-9)
     # the anchored features do depend on the start: their scale is the history so far
-    assert not np.allclose(f2.loc[after:, "rk_vol_rel_10d"], feats.loc[after:, "rk_vol_rel_10d"])
+    assert not np.allclose(f2.loc[after:, "rk_vol_q_10d"], feats.loc[after:, "rk_vol_q_10d"])
 
 
-EXPANDING = ("rk_vol_pctl_", "rk_vol_q_", "rk_vol_rel_", "br_dispersion_rel_")
+EXPANDING = ("rk_vol_pctl_", "rk_vol_q_")
 
 
 def test_anchored_features_by_hand():
-    """rk_vol_pctl: the percentile of today's volatility among all values to date; rk_vol_rel: log volatility
-    minus its expanding median."""
+    """rk_vol_pctl: the percentile of today's volatility among all values to date; rk_vol_q: the same percentile,
+    (rank - 0.5) / n, as a standard normal quantile."""
     idx = pd.bdate_range("2020-01-01", periods=400)
     rng = np.random.default_rng(0)
     vol = np.r_[np.full(300, 0.01), np.full(100, 0.03)]
     level = pd.Series(100 * np.exp(np.cumsum(vol * rng.standard_normal(400))), index=idx)
-    cfg = FeaturesConfig(vol_windows=(21,), vol_percentile_windows=(21,), vol_rel_windows=(21,),
+    cfg = FeaturesConfig(vol_windows=(21,), vol_percentile_windows=(21,), vol_q_windows=(21,),
                          percentile_min_days=100, return_windows=(21,), drawdown_window=50)
     out = risk_features(level, cfg)
     v = np.log(level).diff().rolling(21).std()
     t = 350
     assert out["rk_vol_pctl_21d"].iloc[t] == pytest.approx((v.iloc[: t + 1] <= v.iloc[t]).sum() / v.iloc[: t + 1].count())
-    lv = np.log(v)
-    assert out["rk_vol_rel_21d"].iloc[t] == pytest.approx(lv.iloc[t] - lv.iloc[: t + 1].median())
+    n = v.iloc[: t + 1].count()
+    rank = (v.iloc[: t + 1] < v.iloc[t]).sum() + 1
+    assert out["rk_vol_q_21d"].iloc[t] == pytest.approx(norm.ppf((rank - 0.5) / n))
     assert out["rk_vol_pctl_21d"].iloc[: 20 + 100 - 1].isna().all()
-    assert out["rk_vol_rel_21d"].iloc[-1] > np.log(2)  # three times the earlier volatility: far above the median
+    # three times the earlier volatility ranks above nearly all of the calm history once the window holds only
+    # the new days (it competes only with the few high values seen so far)
+    assert out["rk_vol_pctl_21d"].iloc[321:340].min() > 0.85
 
 
 def test_relative_strength_by_hand():
