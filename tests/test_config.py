@@ -69,3 +69,20 @@ def test_partial_config_keeps_other_defaults(tmp_path):
     assert cfg.roles.large_cap == "SPY"
     assert cfg.roles.equal_weight == "spx_ew"
     assert cfg.model == Config().model
+
+
+@pytest.mark.parametrize("body, match", [
+    ("model: {kind: axes, risk: []}\n", "field model: Value error, axes: risk needs at least one feature"),
+    ("model: {kind: axes, risk: ['-rk_ret_21d']}\n", "volatility first"),
+    ("model: {kind: axes, lead: []}\n", "axes: lead needs at least one feature pattern"),
+    ("model: {kind: rules, include: ['rk_vol_pctl_21d']}\n", "rules: include needs the volatility percentile"),
+    ("model: {kind: axes, n_components_range: [3, 4]}\n", "n_components_range does not apply to kind axes"),
+])
+def test_bad_rules_and_axes_settings_are_one_line_errors(tmp_path, body, match):
+    from regime.errors import ConfigError
+
+    p = tmp_path / "bad.yaml"
+    p.write_text(body)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(p)
+    assert "bad.yaml" in str(info.value) and "\n" not in str(info.value)

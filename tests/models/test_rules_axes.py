@@ -96,9 +96,10 @@ def _axes(**kw):
                       calm_days=200, stress_days=33, lead_days=200, risk_evidence=1.0, **kw)
 
 
-def test_axes_recover_both_axes():
+@pytest.mark.parametrize("combine", ["mean", "none"])
+def test_axes_recover_both_axes(combine):
     X, risk, lead = _two_axis_sample()
-    est = _axes().fit(X)
+    est = _axes(lead_combine=combine).fit(X)
     assert est.risk_means_[1, 0] > est.risk_means_[0, 0] + 1.5      # stress: high volatility
     assert est.risk_means_[1, 1] < est.risk_means_[0, 1]            # and lower returns
     assert (est.lead_m_ > 0.15).all()
