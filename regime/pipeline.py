@@ -231,12 +231,17 @@ def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str],
     return pd.DataFrame(rows, index=profiles.columns).T
 
 
-def _rule_state_map(est, regime_ids: list[str]) -> dict[int, str]:
-    """A rule's states are named by the rule itself; the config must have those regimes."""
+#: Model kinds whose states are named by construction (``state_names_``) and that read anchored features on
+#: their own scale (no training-window scaler): the rules baseline and the axes model.
+FIXED_STATE_KINDS = ("rules", "axes")
+
+
+def _named_state_map(est, regime_ids: list[str]) -> dict[int, str]:
+    """States named by the model itself (rules, axes); the config must have those regimes."""
     missing = [r for r in est.state_names_ if r not in regime_ids]
     if missing:
         raise ConfigError(
-            f"the rules model labels {', '.join(est.state_names_)}, but the config's regimes lack "
+            f"the {type(est).__name__} model labels {', '.join(est.state_names_)}, but the config's regimes lack "
             f"{', '.join(missing)}; keep those regime ids or use another model kind"
         )
     return {k: r for k, r in enumerate(est.state_names_)}
@@ -334,7 +339,7 @@ def fit_on_features(
         cols = cols_by_leaf[i]
         X = train[cols].to_numpy()
         scaler = StandardScaler().fit(X)
-        if leaf.kind in ("rules", "axes"):  # anchored features are read on their own scale
+        if leaf.kind in FIXED_STATE_KINDS:  # anchored features are read on their own scale
             scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         Xs = (X - scaler.mean_) / scaler.scale_
         prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
@@ -348,8 +353,8 @@ def fit_on_features(
         state_probs = est.predict_proba(Xs)
         profiles = state_profiles(z, state_probs[prof_rows])
         prev_profile = prev_comp.regime_profile if prev_comp is not None else None
-        if leaf.kind in ("rules", "axes"):
-            state_map = _rule_state_map(est, regime_ids)
+        if leaf.kind in FIXED_STATE_KINDS:
+            state_map = _named_state_map(est, regime_ids)
         else:
             state_map = assign_regimes(profiles, config.regimes, prev_profile, config.identity_weight)
         rule_scores = regime_scores(profiles, config.regimes).to_numpy()
@@ -369,7 +374,7 @@ def fit_on_features(
             },
             **extra,
         }
-        if leaf.kind not in ("jump", "rules", "axes") and not (warm and prev_comp is not None):
+        if leaf.kind != "jump" and leaf.kind not in FIXED_STATE_KINDS and not (warm and prev_comp is not None):
             diag["bic"] = float(est.bic(Xs))
         if hasattr(est, "init_scores_"):
             diag["init_mean_log_likelihoods"] = [None if np.isnan(v) else float(v) for v in est.init_scores_]
