@@ -67,7 +67,7 @@ from .data import write_table
 from .errors import DataError
 
 __all__ = ["SyntheticMarket", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market", "write_market",
-           "REGIME_PARAMS"]
+           "REGIME_PARAMS", "regime_path"]
 
 log = logging.getLogger(__name__)
 
@@ -290,6 +290,19 @@ def _regime_path(rng: np.random.Generator, n: int, params: dict[str, dict[str, f
         nxt = transitions[state]
         state = str(rng.choice(list(nxt), p=list(nxt.values())))
     return path
+
+
+def regime_path(seed: int = 0, years: float = 30.0, start: str = "1996-01-02",
+                options: SynthOptions | None = None) -> pd.Series:
+    """The true regime of each day of the market :func:`simulate_market` draws with these arguments.
+
+    The path is the generator's first draw, so it equals ``simulate_market(seed, years, start=start,
+    options=options).truth`` without simulating prices (for studies of what a labeller could know).
+    """
+    opts = options or SynthOptions()
+    n = int(round(years * 252))
+    path = _regime_path(np.random.default_rng(seed), n, _regime_params(opts), _transitions(opts))
+    return pd.Series(np.asarray(REGIMES)[path], index=pd.bdate_range(start, periods=n, name="date"), name="regime")
 
 
 def _param(path: np.ndarray, key: str, params: dict[str, dict[str, float]] = REGIME_PARAMS) -> np.ndarray:

@@ -12,7 +12,7 @@ from regime.config import Config
 from regime.data import load_data
 from regime.errors import DataError
 from regime.features import build_features
-from regime.synth import VARIANTS, SynthOptions, simulate_market, write_market
+from regime.synth import MIN_STOCKS, VARIANTS, SynthOptions, regime_path, simulate_market, write_market
 
 
 def test_reproducible_by_seed():
@@ -243,3 +243,13 @@ def test_cli_data_synth_variant(tmp_path):
     assert r.exit_code == 2 and r.stderr.startswith("error: ") and "rates.csv exists" in r.stderr
     r = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "b"), "--variant", "bogus"])
     assert r.exit_code == 2 and "small_universe" in r.output
+
+
+@pytest.mark.parametrize("variant", ["base", "long_spells", "few_stress"])
+def test_regime_path_is_the_markets_truth(variant):
+    """regime_path draws the very path simulate_market labels its market with (the oracle benchmark relies on it)."""
+    opts = VARIANTS[variant]
+    market = simulate_market(seed=5, years=3, n_stocks=max(MIN_STOCKS, 60), options=opts)
+    path = regime_path(seed=5, years=3, options=opts)
+    pd.testing.assert_series_equal(path, market.truth, check_names=False)
+    assert not path.equals(regime_path(seed=6, years=3, options=opts))

@@ -1,0 +1,31 @@
+"""scripts/bench_bayes_limit.py: the oracle labeller behaves as its evidence says it must."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_bayes_limit", ROOT / "scripts" / "bench_bayes_limit.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_oracle_knows_stress_and_reads_the_tilt(bench):
+    base = bench.oracle_run("base", seed=7, years=10, margin=0.3, min_days=5)
+    weak = bench.oracle_run("weak_tilt", seed=7, years=10, margin=0.3, min_days=5)
+    assert base["balanced_acc"] > 0.9          # stress known and a strong tilt: nearly every day right
+    assert weak["balanced_acc"] < base["balanced_acc"]  # half the tilt, same path: less to go on
+    assert base["sw_ratio"] >= 1.0             # on this path it catches every change, and blips only add switches
+
+
+def test_stricter_rule_switches_less(bench):
+    loose = bench.oracle_run("base", seed=7, years=10, margin=0.3, min_days=5)
+    strict = bench.oracle_run("base", seed=7, years=10, margin=0.8, min_days=20)
+    assert strict["sw_ratio"] < loose["sw_ratio"]
+    assert strict["median_lag"] >= loose["median_lag"]
