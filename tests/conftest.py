@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from regime.synth import simulate_market, write_market
 
 # ../shared/data/real beside the project; REGIME_REAL_DATA points elsewhere (e.g. from a git worktree)
 REAL_DATA = Path(os.environ.get("REGIME_REAL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data" / "real")
+
+
+def load_script(name: str):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not part of the package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def fast_config(**model) -> Config:

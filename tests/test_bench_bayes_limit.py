@@ -1,19 +1,13 @@
 """scripts/bench_bayes_limit.py: the oracle labeller behaves as its evidence says it must."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_bayes_limit", ROOT / "scripts" / "bench_bayes_limit.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench_bayes_limit")
 
 
 def test_oracle_knows_stress_and_reads_the_tilt(bench):

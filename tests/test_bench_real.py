@@ -1,11 +1,10 @@
 """scripts/bench_real.py builds its datasets with the project's importers and judges both runs by episodes."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from .conftest import REAL_DATA
+from .conftest import REAL_DATA, load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not REAL_DATA.is_dir(), reason="../shared/data/real is not beside the project")
@@ -13,10 +12,7 @@ pytestmark = pytest.mark.skipif(not REAL_DATA.is_dir(), reason="../shared/data/r
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_real", ROOT / "scripts" / "bench_real.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench_real")
 
 
 def test_prices_only_dataset_and_rules_run(bench, tmp_path):
