@@ -91,8 +91,16 @@ def main() -> None:
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         ap.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    rules = [(float(r.split(":")[0]), int(r.split(":")[1])) for r in args.rules.split(",")]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    try:
+        rules = [(float(m), int(k)) for m, k in (r.split(":") for r in args.rules.split(","))]
+    except ValueError:
+        ap.error(f"--rules must be MARGIN:MIN_DAYS pairs such as 0.3:5,0.6:15, got {args.rules!r}")
+    if any(not 0 <= m <= 1 or k < 1 for m, k in rules):
+        ap.error(f"--rules: each margin must lie in [0, 1] and each MIN_DAYS be at least 1, got {args.rules!r}")
     print("Oracle: forward filter on the latent size tilt, stress days known; family metrics, means over "
           f"seeds {','.join(map(str, seeds))}, {args.years:g} years")
     for margin, min_days in rules:

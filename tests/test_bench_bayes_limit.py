@@ -23,3 +23,18 @@ def test_stricter_rule_switches_less(bench):
     strict = bench.oracle_run("base", seed=7, years=10, margin=0.8, min_days=20)
     assert strict["sw_ratio"] < loose["sw_ratio"]
     assert strict["median_lag"] >= loose["median_lag"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--rules", "0.3"], "MARGIN:MIN_DAYS"),
+    (["--rules", "2:5"], "margin must lie in [0, 1]"),
+    (["--seeds", "x"], "--seeds must be comma-separated integers"),
+    (["--variants", "nope"], "unknown variant(s) nope"),
+])
+def test_bad_options_are_one_line_and_exit_2(bench, monkeypatch, capsys, argv, words):
+    monkeypatch.setattr("sys.argv", ["bench_bayes_limit.py", *argv])
+    with pytest.raises(SystemExit) as exc:
+        bench.main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert words in err[-1]
