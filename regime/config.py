@@ -223,6 +223,9 @@ class ModelConfig(_Strict):
     clip: float = Field(4.0, gt=0, description="axes: leadership observations are clipped to +-clip SDs")
     risk_evidence: float = Field(0.1, gt=0, le=1, description="axes: weight of one day's risk likelihood")
     lead_evidence: float = Field(1.0, gt=0, le=1, description="axes: weight of one day's leadership likelihood")
+    lead_ar: bool = Field(
+        True, description="axes: read the leadership series' AR(1) innovations (persistent noise is not evidence)"
+    )
     lead_combine: Literal["mean", "none"] = Field(
         "mean", description="axes: read the leadership series' daily mean (mean) or each series (none)"
     )

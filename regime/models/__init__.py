@@ -68,7 +68,7 @@ def make_estimator(cfg: ModelConfig, n_components: int | None = None,
                           calm_days=cfg.calm_days,
                           stress_days=cfg.stress_days, lead_days=cfg.lead_days, clip=cfg.clip,
                           risk_evidence=cfg.risk_evidence, lead_evidence=cfg.lead_evidence,
-                          lead_combine=cfg.lead_combine, n_iter=cfg.n_iter,
+                          lead_ar=cfg.lead_ar, lead_combine=cfg.lead_combine, n_iter=cfg.n_iter,
                           tol=cfg.tol)
     if cfg.kind == "rules":
         return RulesRegime(threshold=cfg.threshold, hold_days=cfg.hold_days)

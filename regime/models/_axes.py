@@ -187,6 +187,16 @@ class AxesRegime(RegimeEstimator):
         Weight of one day's leadership likelihood: below 1 when the spreads'
         noise is persistent (sector trends), so that a few weeks of drift do not
         count as a change of leadership.
+    lead_ar : bool, default=True
+        Read the leadership series' AR(1) innovations, ``x_t - phi x_(t-1)``,
+        with ``phi`` the lag-1 autocorrelation of the series on the training
+        window (clipped to [0, 0.9]). Spreads whose daily noise persists (small
+        portfolios that trade late, as in the French size portfolios of the 1960s
+        and 1970s) would otherwise count a few days of drift as independent
+        evidence and flip the leadership label back and forth. ``phi`` also
+        counts persistent leadership itself, so a strongly persistent composite
+        is read with somewhat less evidence a day; with serially independent
+        spreads and weak leadership (ETF spreads) ``phi`` is about 0.
     lead_combine : {"mean", "none"}, default="mean"
         ``"mean"``: the leadership axis reads one composite observation a day,
         the mean of the leadership series present (they largely measure one
@@ -207,6 +217,8 @@ class AxesRegime(RegimeEstimator):
         Their full covariances.
     lead_m_ : ndarray of shape (n_lead,)
         The broadening state's means are ``+lead_m_``, the concentration state's ``-lead_m_``.
+    lead_phi_ : float
+        The AR(1) coefficient removed from the leadership series (0 without ``lead_ar``).
     lead_cov_ : ndarray of shape (n_lead, n_lead)
         The covariance both leadership states share: the leadership series move together, and a
         shared full covariance keeps several of them from counting as independent evidence.
@@ -237,6 +249,7 @@ class AxesRegime(RegimeEstimator):
         clip: float = 4.0,
         risk_evidence: float = 0.1,
         lead_evidence: float = 1.0,
+        lead_ar: bool = True,
         lead_combine: str = "mean",
         n_iter: int = 50,
         tol: float = 1e-4,
@@ -253,6 +266,7 @@ class AxesRegime(RegimeEstimator):
         self.clip = clip
         self.risk_evidence = risk_evidence
         self.lead_evidence = lead_evidence
+        self.lead_ar = lead_ar
         self.lead_combine = lead_combine
         self.n_iter = n_iter
         self.tol = tol
@@ -277,7 +291,24 @@ class AxesRegime(RegimeEstimator):
         if self.lead_combine == "mean":  # one composite observation: the mean of the series present that day
             with np.errstate(all="ignore"):
                 L = np.nanmean(L, axis=1, keepdims=True) if L.size else L
+        phi = getattr(self, "lead_phi_", 0.0)
+        if phi > 0:  # AR(1) innovations; a day after a missing one keeps its value
+            prev = np.vstack([np.full((1, L.shape[1]), np.nan), L[:-1]])
+            L = L - phi * np.nan_to_num(prev)
         return R, L
+
+    def _fit_lead_phi(self, L: np.ndarray) -> float:
+        """Lag-1 autocorrelation of the raw leadership series on the training rows, in [0, 0.9].
+
+        It counts persistent noise and persistent leadership alike, so it also discounts the evidence of a
+        composite whose moves are predictable from the day before; with serially independent spreads and
+        weak leadership (ETF spreads) it is about 0.
+        """
+        a, c = L[1:].ravel(), L[:-1].ravel()
+        ok = ~(np.isnan(a) | np.isnan(c))
+        if ok.sum() < 20 or np.std(a[ok]) == 0 or np.std(c[ok]) == 0:
+            return 0.0
+        return float(np.clip(np.corrcoef(a[ok], c[ok])[0, 1], 0.0, 0.9))
 
     def _signs(self, n_risk: int) -> np.ndarray:
         if self.risk_signs is None:
@@ -386,7 +417,11 @@ class AxesRegime(RegimeEstimator):
         """
         warm = self.warm_start and hasattr(self, "risk_means_")
         X = self._validate(X, reset=not warm)
+        self.lead_phi_ = 0.0
         R, L = self._split(X)
+        if self.lead_ar:  # the leadership series' AR(1) coefficient on the training rows; then read innovations
+            self.lead_phi_ = self._fit_lead_phi(L)
+            _, L = self._split(X)
         if np.isnan(R[:, 0]).all() or np.isnan(L).all():
             raise ValueError("the training rows have no volatility or no leadership value")
         ll_r, it_r, conv_r = self._fit_risk(R, warm)

@@ -141,6 +141,59 @@ def test_axes_marginalise_missing_values_and_are_causal():
         np.testing.assert_allclose(est.predict_proba(Xm[:cut]), full[:cut])
 
 
+def _persistent_noise_sample(n=4000, seed=7, phi=0.5):
+    """Leadership spells whose daily noise is AR(1) with coefficient ``phi``; risk always calm."""
+    rng = np.random.default_rng(seed)
+    lead = np.empty(n, dtype=int)
+    lead[0] = 1
+    for t in range(1, n):
+        lead[t] = lead[t - 1] if rng.random() < 0.997 else 1 - lead[t - 1]
+    e = np.zeros(n)
+    u = rng.standard_normal(n) * np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        e[t] = phi * e[t - 1] + u[t]
+    vol = -0.2 + 0.5 * rng.standard_normal(n)
+    ret = 0.1 + rng.standard_normal(n)
+    lx = np.where(lead == 1, 0.25, -0.25) + e
+    return np.column_stack([vol, ret, lx]), lead
+
+
+def _flips(b):
+    s = b > 0.5
+    return int((s[1:] != s[:-1]).sum())
+
+
+def test_lead_ar_does_not_count_persistent_noise_as_evidence():
+    X, lead = _persistent_noise_sample()
+    kw = dict(axes=("risk", "risk", "lead"), risk_signs=(1.0, -1.0), stress_floor=1.0, lead_days=300)
+    plain = AxesRegime(lead_ar=False, **kw).fit(X)
+    ar = AxesRegime(lead_ar=True, **kw).fit(X)
+    assert plain.lead_phi_ == 0.0
+    assert abs(ar.lead_phi_ - 0.5) < 0.1                     # the noise's AR(1) coefficient is recovered
+    _, b_plain = plain.axis_probabilities(X)
+    _, b_ar = ar.axis_probabilities(X)
+    true_flips = _flips(lead.astype(float))
+    assert _flips(b_plain) > 2 * true_flips                   # without it, drift in the noise flips the label
+    assert _flips(b_ar) < 0.7 * _flips(b_plain)               # with it, far fewer flips
+    acc_plain, acc_ar = ((b_plain > 0.5) == (lead == 1)).mean(), ((b_ar > 0.5) == (lead == 1)).mean()
+    assert acc_ar > max(acc_plain, 0.8)                       # and the leadership spells are found better
+    # causal: a prefix of the data gives the prefix of the probabilities
+    full = ar.predict_proba(X)
+    for cut in (10, 1234, 3999):
+        np.testing.assert_allclose(ar.predict_proba(X[:cut]), full[:cut])
+
+
+def test_lead_ar_on_independent_noise_keeps_the_leadership():
+    """Serially independent noise: phi only reflects the persistent leadership itself, and the labels hold."""
+    X, risk, lead = _two_axis_sample(seed=11)
+    plain, ar = _axes(lead_ar=False).fit(X), _axes(lead_ar=True).fit(X)
+    assert 0.0 <= ar.lead_phi_ < 0.2
+    _, b_plain = plain.axis_probabilities(X)
+    _, b_ar = ar.axis_probabilities(X)
+    assert ((b_plain > 0.5) == (b_ar > 0.5)).mean() > 0.95
+    assert ((b_ar > 0.5) == (lead == 1)).mean() > 0.85
+
+
 def test_smoothed_posteriors_match_the_python_loop():
     from regime.models._axes import _posteriors_python
 
