@@ -291,11 +291,15 @@ class AxesRegime(RegimeEstimator):
         if self.lead_combine == "mean":  # one composite observation: the mean of the series present that day
             with np.errstate(all="ignore"):
                 L = np.nanmean(L, axis=1, keepdims=True) if L.size else L
+        return R, self._innovations(L)
+
+    def _innovations(self, L: np.ndarray) -> np.ndarray:
+        """``L_t - lead_phi_ * L_(t-1)``: uses the day before only; a day after a missing one keeps its value."""
         phi = getattr(self, "lead_phi_", 0.0)
-        if phi > 0:  # AR(1) innovations; a day after a missing one keeps its value
-            prev = np.vstack([np.full((1, L.shape[1]), np.nan), L[:-1]])
-            L = L - phi * np.nan_to_num(prev)
-        return R, L
+        if phi <= 0:
+            return L
+        prev = np.vstack([np.full((1, L.shape[1]), np.nan), L[:-1]])
+        return L - phi * np.nan_to_num(prev)
 
     def _fit_lead_phi(self, L: np.ndarray) -> float:
         """Lag-1 autocorrelation of the raw leadership series on the training rows, in [0, 0.9].
@@ -418,10 +422,10 @@ class AxesRegime(RegimeEstimator):
         warm = self.warm_start and hasattr(self, "risk_means_")
         X = self._validate(X, reset=not warm)
         self.lead_phi_ = 0.0
-        R, L = self._split(X)
+        R, L = self._split(X)  # raw leadership: phi is 0 until fitted here
         if self.lead_ar:  # the leadership series' AR(1) coefficient on the training rows; then read innovations
             self.lead_phi_ = self._fit_lead_phi(L)
-            _, L = self._split(X)
+            L = self._innovations(L)
         if np.isnan(R[:, 0]).all() or np.isnan(L).all():
             raise ValueError("the training rows have no volatility or no leadership value")
         ll_r, it_r, conv_r = self._fit_risk(R, warm)
