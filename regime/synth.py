@@ -67,7 +67,7 @@ from .data import write_table
 from .errors import DataError
 
 __all__ = ["SyntheticMarket", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market", "write_market",
-           "REGIME_PARAMS", "regime_path"]
+           "REGIME_PARAMS", "regime_path", "regime_params", "regime_transitions"]
 
 log = logging.getLogger(__name__)
 
@@ -212,8 +212,19 @@ VARIANTS: dict[str, SynthOptions] = {
 }
 
 
-def _regime_params(opts: SynthOptions) -> dict[str, dict[str, float]]:
-    """:data:`REGIME_PARAMS` as the options change them (the very same numbers under the defaults)."""
+def regime_params(opts: SynthOptions) -> dict[str, dict[str, float]]:
+    """The generator's per-regime parameters for a variant.
+
+    Parameters
+    ----------
+    opts : SynthOptions
+
+    Returns
+    -------
+    dict
+        :data:`REGIME_PARAMS` as the options change them (the very same numbers under the defaults), as a new
+        dict: changing it does not change the generator.
+    """
     params = {r: dict(p) for r, p in REGIME_PARAMS.items()}
     if opts.duration_scale != 1.0:
         for p in params.values():
@@ -234,10 +245,21 @@ def _regime_params(opts: SynthOptions) -> dict[str, dict[str, float]]:
     return params
 
 
-def _transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
-    """:data:`TRANSITIONS` with moves into stress scaled by ``stress_entry`` and each row renormalised."""
+def regime_transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
+    """Where each regime's spell leads, for a variant.
+
+    Parameters
+    ----------
+    opts : SynthOptions
+
+    Returns
+    -------
+    dict
+        ``{from: {to: probability}}``: :data:`TRANSITIONS` with moves into stress scaled by ``stress_entry`` and
+        each row renormalised, as a new dict: changing it does not change the generator.
+    """
     if opts.stress_entry == 1.0:
-        return TRANSITIONS
+        return {src: dict(row) for src, row in TRANSITIONS.items()}
     out = {}
     for src, row in TRANSITIONS.items():
         w = {dst: p * (opts.stress_entry if dst == "stress" else 1.0) for dst, p in row.items()}
@@ -301,7 +323,7 @@ def regime_path(seed: int = 0, years: float = 30.0, start: str = "1996-01-02",
     """
     opts = options or SynthOptions()
     n = int(round(years * 252))
-    path = _regime_path(np.random.default_rng(seed), n, _regime_params(opts), _transitions(opts))
+    path = _regime_path(np.random.default_rng(seed), n, regime_params(opts), regime_transitions(opts))
     return pd.Series(np.asarray(REGIMES)[path], index=pd.bdate_range(start, periods=n, name="date"), name="regime")
 
 
@@ -456,10 +478,10 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         raise ValueError(f"n_stocks must be at least {MIN_STOCKS} so the size bands are populated")
     rng = np.random.default_rng(seed)
     rng_new = np.random.default_rng([seed, 7])  # every draw the defaults do not make
-    params = _regime_params(opts)
+    params = regime_params(opts)
     n = int(round(years * 252))
     dates = pd.bdate_range(start, periods=n, name="date")
-    path = _regime_path(rng, n, params, _transitions(opts))
+    path = _regime_path(rng, n, params, regime_transitions(opts))
 
     # --- constituents: heavy-tailed caps, size exposure, sectors -------------------------------
     # Pareto(1.5) quantiles with a little jitter: heavy-tailed, but no single draw owns the index

@@ -35,7 +35,7 @@ import pandas as pd
 
 from regime.labeling import persistent_labels
 from regime.metrics import truth_metrics
-from regime.synth import VARIANTS, _regime_params, _transitions, regime_path
+from regime.synth import VARIANTS, regime_params, regime_path, regime_transitions
 
 CALM = ("concentration", "broadening")
 TARGETS = {"balanced_acc": (">=", 0.85), "sw_ratio": ("<=", 1.3), "median_lag": ("<=", 10.0), "ece": ("<=", 0.05)}
@@ -45,7 +45,7 @@ def oracle_run(variant: str, seed: int, years: float, margin: float, min_days: i
     """One oracle walk over one variant's true path; the family benchmark's metrics."""
     opts = VARIANTS[variant]
     truth = regime_path(seed, years, options=opts)
-    params = _regime_params(opts)
+    params = regime_params(opts)
     rng = np.random.default_rng([seed, 11])
     mean = truth.map({r: p["tilt"] for r, p in params.items()}).to_numpy()
     sd = truth.map({r: p["tilt_vol"] for r, p in params.items()}).to_numpy()
@@ -57,7 +57,7 @@ def oracle_run(variant: str, seed: int, years: float, margin: float, min_days: i
     ll[stress] = 0.0
     a, b = 1.0 / params["concentration"]["dur_mean"], 1.0 / params["broadening"]["dur_mean"]
     A = np.array([[1 - a, a], [b, 1 - b]])
-    after = _transitions(opts)["stress"]  # where a stress spell leads: the belief on the first calm day after it
+    after = regime_transitions(opts)["stress"]  # where a stress spell leads: the belief on the first calm day after it
     restart = np.array([after["concentration"], after["broadening"]])
     lead = np.empty((len(x), 2))
     belief = np.array([0.5, 0.5])

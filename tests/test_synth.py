@@ -12,7 +12,17 @@ from regime.config import Config
 from regime.data import load_data
 from regime.errors import DataError
 from regime.features import build_features
-from regime.synth import MIN_STOCKS, VARIANTS, SynthOptions, regime_path, simulate_market, write_market
+from regime.synth import (
+    MIN_STOCKS,
+    REGIME_PARAMS,
+    VARIANTS,
+    SynthOptions,
+    regime_params,
+    regime_path,
+    regime_transitions,
+    simulate_market,
+    write_market,
+)
 
 
 def test_reproducible_by_seed():
@@ -253,3 +263,21 @@ def test_regime_path_is_the_markets_truth(variant):
     path = regime_path(seed=5, years=3, options=opts)
     pd.testing.assert_series_equal(path, market.truth, check_names=False)
     assert not path.equals(regime_path(seed=6, years=3, options=opts))
+
+
+def test_regime_params_and_transitions_per_variant():
+    """The public parameter tables are the defaults for the base market, follow a variant's options, sum to one,
+    and are copies: changing them does not change the generator."""
+    base = SynthOptions()
+    assert regime_params(base) == REGIME_PARAMS
+    long_ = regime_params(VARIANTS["long_spells"])
+    assert long_["broadening"]["dur_mean"] > REGIME_PARAMS["broadening"]["dur_mean"]
+    few = regime_transitions(VARIANTS["few_stress"])
+    assert few["broadening"]["stress"] < regime_transitions(base)["broadening"]["stress"]
+    for opts in (base, VARIANTS["few_stress"]):
+        for row in regime_transitions(opts).values():
+            assert sum(row.values()) == pytest.approx(1.0)
+    before = simulate_market(seed=3, years=2, n_stocks=MIN_STOCKS).truth
+    regime_transitions(base)["broadening"]["stress"] = 0.99
+    regime_params(base)["stress"]["dur_mean"] = 1.0
+    pd.testing.assert_series_equal(simulate_market(seed=3, years=2, n_stocks=MIN_STOCKS).truth, before)
