@@ -22,7 +22,7 @@ spells are semi-Markov with minimum lengths, which a duration-aware rule could e
 Per label rule (default: the engine's margin 0.3 / 5 days, and stricter ones) it prints the oracle's mean and
 worst variant against the family targets.
 
-    python scripts/bench_bayes_limit.py                       # all variants, seeds 2001-2003, about 30 s
+    python scripts/bench_bayes_limit.py                       # all variants, seeds 2001-2003, about 35 s
     python scripts/bench_bayes_limit.py --variants base,weak_tilt --rules 0.3:5,0.6:15
 """
 
@@ -84,8 +84,9 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants (default: all)")
     ap.add_argument("--seeds", default="2001,2002,2003", help="comma-separated seeds (default 2001,2002,2003)")
     ap.add_argument("--years", type=float, default=20.0, help="years per market (default 20, as the family)")
-    ap.add_argument("--rules", default="0.3:5,0.5:10,0.6:15,0.8:20",
-                    help="label rules MARGIN:MIN_DAYS, comma-separated (default 0.3:5 = the engine's, then stricter)")
+    ap.add_argument("--rules", default="0.3:5,0.5:10,0.6:15,0.8:20,1.0:8,1.0:12",
+                    help="label rules MARGIN:MIN_DAYS, comma-separated (default 0.3:5 = the engine's, then stricter; "
+                         "margin 1 changes a calm label only after MIN_DAYS days on top)")
     args = ap.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = sorted(set(variants) - set(VARIANTS))
