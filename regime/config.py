@@ -221,7 +221,7 @@ class ModelConfig(_Strict):
     stress_days: float = Field(40.0, gt=1, description="axes: expected length of a stress spell, days")
     lead_days: float = Field(252.0, gt=1, description="axes: expected length of a leadership spell, days")
     clip: float = Field(4.0, gt=0, description="axes: leadership observations are clipped to +-clip SDs")
-    risk_evidence: float = Field(0.1, gt=0, le=1, description="axes: weight of one day's risk likelihood")
+    risk_evidence: float = Field(0.15, gt=0, le=1, description="axes: weight of one day's risk likelihood")
     lead_evidence: float = Field(1.0, gt=0, le=1, description="axes: weight of one day's leadership likelihood")
     lead_ar: bool = Field(
         True, description="axes: read the leadership series' AR(1) innovations (persistent noise is not evidence)"

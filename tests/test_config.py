@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from regime.config import Config, load_config
 from regime.errors import ConfigError
@@ -23,6 +24,14 @@ def test_rules_and_axes_configs_name_their_kind():
     assert rules.model.kind == "rules" and rules.model.leaves()[0].include[0] == "rk_vol_pctl_21d"
     axes = load_config(ROOT / "configs" / "axes.yaml")
     assert axes.model.kind == "axes" and axes.model.leaves()[0].include[0] == "rk_vol_q_10d"
+
+
+def test_axes_yaml_spells_out_the_builtin_axes_defaults():
+    # its header says every model setting is the built-in default of kind axes, so `kind: axes` alone runs it
+    keys = yaml.safe_load((ROOT / "configs" / "axes.yaml").read_text())["model"]
+    shipped = load_config(ROOT / "configs" / "axes.yaml").model
+    built_in = Config.model_validate({"model": {"kind": "axes"}}).model
+    assert {k: getattr(shipped, k) for k in keys} == {k: getattr(built_in, k) for k in keys}
 
 
 def test_gmm_config_selects_gmm():

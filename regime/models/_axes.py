@@ -178,11 +178,13 @@ class AxesRegime(RegimeEstimator):
         Expected length of a leadership spell (fixed transitions).
     clip : float, default=4.0
         Leadership observations are clipped to [-clip, clip] standard deviations.
-    risk_evidence : float, default=0.1
+    risk_evidence : float, default=0.15
         Weight of one day's risk likelihood. The risk features are trailing
-        windows (10 days), so neighbouring days share most of their data;
-        counting each day as independent evidence would make the filter
-        jump at every volatile week. 0.1 counts a window's worth of days once.
+        windows (10 and 21 days), so neighbouring days share most of their
+        data; counting each day as independent evidence would make the filter
+        jump at every volatile week. 0.1 would count a 10-day window's days
+        about once; 0.15, chosen on the development episodes, is what catches
+        the 1969-70 and 1990 sell-offs.
     lead_evidence : float, default=1.0
         Weight of one day's leadership likelihood: below 1 when the spreads'
         noise is persistent (sector trends), so that a few weeks of drift do not
@@ -247,7 +249,7 @@ class AxesRegime(RegimeEstimator):
         stress_days: float = 40.0,
         lead_days: float = 252.0,
         clip: float = 4.0,
-        risk_evidence: float = 0.1,
+        risk_evidence: float = 0.15,
         lead_evidence: float = 1.0,
         lead_ar: bool = True,
         lead_combine: str = "mean",
