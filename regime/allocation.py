@@ -17,9 +17,17 @@ import pandas as pd
 
 from .backtest import refit_schedule
 from .config import PRICE_ROLES, AllocationConfig
-from .data import MarketData, parse_day
+from .data import MarketData, parse_day, snap_asof
 from .errors import ConfigError, DataError
-from .metrics import TRADING_DAYS
+from .measures import (
+    TRADING_DAYS,
+    annual_volatility,
+    calmar_ratio,
+    compound_annual_return,
+    max_drawdown,
+    sharpe_ratio,
+    spell_ids,
+)
 
 __all__ = [
     "AllocationRun",
@@ -141,7 +149,7 @@ def target_weights(probs: pd.DataFrame, tilts: pd.DataFrame, bounds: dict[str, t
 
 
 # ----------------------------------------------------------------------------------------- simulation
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AllocationRun:
     """A simulated portfolio, day by day.
 
@@ -246,19 +254,15 @@ def performance(returns: pd.Series, rf: pd.Series | None = None, turnover: pd.Se
     """
     r = returns.iloc[1:]
     years = len(r) / TRADING_DAYS
-    wealth = (1.0 + r).cumprod()
-    ann_ret = float(wealth.iloc[-1] ** (1.0 / years) - 1.0) if years > 0 else float("nan")
-    ann_vol = float(r.std() * np.sqrt(TRADING_DAYS))
+    ann_ret = float(compound_annual_return(np.log1p(r))) if years > 0 else float("nan")
     excess = r - (rf.reindex(r.index).fillna(0.0) if rf is not None else 0.0)
-    sd = float(excess.std())
-    sharpe = float(excess.mean() / sd * np.sqrt(TRADING_DAYS)) if sd > 0 else float("nan")
-    mdd = float((wealth / wealth.cummax().clip(lower=1.0) - 1.0).min())
+    mdd = max_drawdown(r)
     return {
         "ann_return": ann_ret,
-        "ann_vol": ann_vol,
-        "sharpe": sharpe,
+        "ann_vol": float(annual_volatility(r)),
+        "sharpe": sharpe_ratio(excess),
         "max_drawdown": mdd,
-        "calmar": ann_ret / abs(mdd) if mdd < 0 else float("nan"),
+        "calmar": calmar_ratio(ann_ret, mdd),
         "turnover_per_year": float(turnover.iloc[1:].sum() / years) if turnover is not None and years > 0 else 0.0,
     }
 
@@ -277,14 +281,14 @@ def shuffle_spells(probs: pd.DataFrame, labels: pd.Series, rng: np.random.Genera
     happened is destroyed.
     """
     lab = labels.reindex(probs.index)
-    spell = (lab != lab.shift()).cumsum().to_numpy()
+    spell = spell_ids(lab).to_numpy()
     starts = np.r_[0, np.flatnonzero(np.diff(spell)) + 1, len(spell)]
     blocks = [probs.iloc[starts[i]:starts[i + 1]].to_numpy() for i in range(len(starts) - 1)]
     order = rng.permutation(len(blocks))
     return pd.DataFrame(np.vstack([blocks[i] for i in order]), index=probs.index, columns=probs.columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AllocationBacktest:
     """The regime strategy against its comparisons, on the same days.
 
@@ -477,10 +481,8 @@ def signal(probs: pd.DataFrame, labels: pd.Series, data: MarketData, cfg: Alloca
             stale = data.stale_on(trading[-1])  # a stale day has no probabilities: say which input, not "outside"
             if stale is not None:
                 raise DataError(stale)
-        if req < p.index[0] or req > p.index[-1]:
-            raise DataError(f"--asof {req.date()} is outside the probabilities ({p.index[0].date()} to "
-                            f"{p.index[-1].date()}); pick a day in that range")
-        day = p.index[p.index <= req][-1]
+        day = snap_asof(p.index, req, "--asof {day} is outside the probabilities ({first} to {last}); "
+                        "pick a day in that range")
     p = p.loc[:day]
     rets = sleeve_returns(data.truncate(day), cfg)
     _check_calendar(p, rets)

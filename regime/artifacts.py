@@ -20,6 +20,7 @@ import joblib
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
+from ._io import move_into_place
 from .config import Config
 from .data import MarketData
 from .errors import ModelError
@@ -89,7 +90,7 @@ def save_artifact(model: RegimeModel, metadata: dict[str, Any], models_dir: str 
         tmp.mkdir()
         joblib.dump(model, tmp / MODEL_FILE)
         (tmp / META_FILE).write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-        tmp.rename(final)
+        move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -97,7 +98,7 @@ def save_artifact(model: RegimeModel, metadata: dict[str, Any], models_dir: str 
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
     link_tmp.symlink_to(final.name)
-    os.replace(link_tmp, base / "latest")
+    move_into_place(link_tmp, base / "latest")
     log.info("saved artifact %s", final)
     return final
 

@@ -24,14 +24,14 @@ from .errors import ConfigError, DataError
 from .features import build_features
 from .labeling import persistent_labels
 from .metrics import label_summary, truth_metrics
-from .pipeline import RegimeModel, fit_on_features, labelled_rows, model_features
+from .pipeline import RegimeModel, fit_on_features, labelled_rows
 
 __all__ = ["BacktestResult", "walk_forward", "refit_schedule", "read_truth"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BacktestResult:
     """The out-of-sample labels of a walk-forward run and their evaluation.
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_path
 from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
 from .errors import DataError
 
@@ -135,7 +136,7 @@ def _stale_spans(fresh: pd.DatetimeIndex, dates: pd.DatetimeIndex, file: str, co
     return spans
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MarketData:
     """A validated data directory, on the price calendar.
 
@@ -687,12 +688,36 @@ def parse_day(value: str | pd.Timestamp, option: str = "--asof") -> pd.Timestamp
         raise DataError(f"{option} {value!r} is not a date; write it as YYYY-MM-DD") from None
 
 
+def snap_asof(dates: pd.DatetimeIndex, asof: str | pd.Timestamp, outside: str) -> pd.Timestamp:
+    """The last day of ``dates`` on or before ``asof``: a weekend or holiday means the trading day before it.
+
+    Parameters
+    ----------
+    dates : DatetimeIndex
+        Sorted trading days (the data's, or the days that have probabilities).
+    asof : str or Timestamp
+        The requested day (``YYYY-MM-DD``).
+    outside : str
+        The one-line message when ``asof`` is before the first or after the last day; ``{day}``, ``{first}``
+        and ``{last}`` are filled in.
+
+    Raises
+    ------
+    DataError
+        ``asof`` is not a date, or is outside ``dates``.
+    """
+    req = parse_day(asof)
+    first, last = dates[0], dates[-1]
+    if req < first or req > last:
+        raise DataError(outside.format(day=req.date(), first=first.date(), last=last.date()))
+    return dates[dates <= req][-1]
+
+
 def write_table(df: pd.DataFrame, path: Path) -> None:
     """Write a frame with a ``date`` index as CSV or Parquet (by suffix), atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
     out = df.reset_index()
-    if path.suffix == ".parquet":
-        out.to_parquet(tmp, index=False)
-    else:
-        out.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.10g")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            out.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.10g")

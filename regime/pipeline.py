@@ -208,6 +208,11 @@ def model_features(columns: pd.Index | list[str], config: Config) -> dict[int, l
     return {i: select_features(columns, leaf) for i, leaf in enumerate(config.model.leaves())}
 
 
+def feature_union(columns: pd.Index | list[str], config: Config) -> list[str]:
+    """Every feature some leaf model reads, in first-use order."""
+    return list(dict.fromkeys(c for cols in model_features(columns, config).values() for c in cols))
+
+
 def labelled_rows(features: pd.DataFrame, config: Config) -> pd.Series:
     """Days every leaf model can label: all its features defined (or, for the axes model, its essentials)."""
     cols = model_features(features.columns, config)
@@ -315,7 +320,7 @@ def fit_on_features(
     say = progress or (lambda _msg: None)
     leaves = config.model.leaves()
     cols_by_leaf = model_features(features.columns, config)
-    union = list(dict.fromkeys(c for cols in cols_by_leaf.values() for c in cols))
+    union = feature_union(features.columns, config)
     rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
     wanted = list(dict.fromkeys(union + rule_cols))
     train = features.loc[labelled_rows(features, config), wanted]
@@ -442,6 +447,6 @@ def fit_regime_model(
     if features is None:
         say("building features")
         features = build_features(data, config)
-    cols = list(dict.fromkeys(c for cs in model_features(features.columns, config).values() for c in cs))
+    cols = feature_union(features.columns, config)
     training_rows(features, cols, config.train.min_days, labelled_rows(features, config))
     return fit_on_features(features, config, progress=say)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from ._io import atomic_path
+from .measures import drawdown, spell_ids
 
 __all__ = [
     "REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes", "plot_probabilities", "plot_panels",
@@ -32,7 +33,7 @@ def shade_regimes(ax, labels: pd.Series, order: list[str], alpha: float = 0.18) 
     valid = labels.notna()
     if not valid.any():
         return
-    runs = ((labels != labels.shift()) | ~valid).cumsum()
+    runs = spell_ids(labels)  # a day without a label is a spell of its own: it ends a run
     lab = labels[valid]
     for _, run in lab.groupby(runs[valid]):
         ax.axvspan(run.index[0], run.index[-1], color=regime_color(run.iloc[0], order), alpha=alpha, lw=0)
@@ -60,14 +61,15 @@ def plot_regimes(
     order = list(probs.columns)
     n_rows = 3 if truth is not None else 2
     ratios = [3, 1.4, 0.25] if truth is not None else [3, 1.4]
-    fig, axes = plt.subplots(n_rows, 1, figsize=(12, 7), sharex=True, gridspec_kw={"height_ratios": ratios})
+    fig = Figure(figsize=(12, 7))
+    axes = fig.subplots(n_rows, 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     ax = axes[0]
     shade_regimes(ax, labels, order)
     ax.plot(level.index, level.to_numpy(), color="black", lw=0.9)
     ax.set_yscale("log")
     ax.set_ylabel(f"{level.name} (log)")
     ax.set_title(title or "Regimes (filtered, no look-ahead)")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=regime_color(r, order), alpha=0.5) for r in order]
+    handles = [Rectangle((0, 0), 1, 1, color=regime_color(r, order), alpha=0.5) for r in order]
     ax.legend(handles, [names.get(r, r) for r in order], loc="upper left", fontsize=8)
     p = _from_first(probs)  # a day without probabilities stays a gap in the chart, not an interpolation
     axes[1].stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.8)
@@ -87,7 +89,8 @@ def plot_probabilities(probs: pd.DataFrame, names: dict[str, str], out: str | Pa
     """Save a PNG of stacked filtered regime probabilities."""
     order = list(probs.columns)
     p = _from_first(probs)
-    fig, ax = plt.subplots(figsize=(12, 3.2))
+    fig = Figure(figsize=(12, 3.2))
+    ax = fig.subplots()
     ax.stackplot(p.index, p.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.85,
                  labels=[names.get(r, r) for r in order])
     ax.set_ylim(0, 1)
@@ -101,7 +104,8 @@ def plot_panels(panels: dict[str, pd.DataFrame], labels: pd.Series, order: list[
                 title: str = "") -> Path:
     """Save a PNG with one panel per frame (its columns as lines), each on a regime-shaded background."""
     n = len(panels)
-    fig, axes = plt.subplots(n, 1, figsize=(12, 2.4 * n + 0.6), sharex=True, squeeze=False)
+    fig = Figure(figsize=(12, 2.4 * n + 0.6))
+    axes = fig.subplots(n, 1, sharex=True, squeeze=False)
     for ax, (name, frame) in zip(axes[:, 0], panels.items()):
         shade_regimes(ax, labels, order)
         for col in frame.columns:
@@ -119,7 +123,8 @@ def plot_allocation(returns: pd.DataFrame, weights: pd.DataFrame, labels: pd.Ser
     ``returns`` holds daily net returns per strategy; the background is shaded by ``labels``.
     """
     wealth = (1.0 + returns.fillna(0.0)).cumprod()
-    fig, axes = plt.subplots(3, 1, figsize=(12, 9), sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 1.8]})
+    fig = Figure(figsize=(12, 9))
+    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.5, 1.8]})
     shade_regimes(axes[0], labels, order)
     for col in wealth.columns:
         axes[0].plot(wealth.index, wealth[col].to_numpy(), lw=1.4 if col == "regime" else 0.9, label=col)
@@ -127,7 +132,7 @@ def plot_allocation(returns: pd.DataFrame, weights: pd.DataFrame, labels: pd.Ser
     axes[0].set_ylabel("wealth (log), after costs")
     axes[0].legend(loc="upper left", fontsize=8)
     axes[0].set_title(title or "Allocation: regime strategy against its comparisons (out of sample)")
-    dd = wealth / wealth.cummax() - 1.0
+    dd = drawdown(returns.fillna(0.0))
     for col in dd.columns:
         axes[1].plot(dd.index, dd[col].to_numpy(), lw=1.2 if col == "regime" else 0.7, label=col)
     axes[1].set_ylabel("drawdown")
@@ -142,9 +147,6 @@ def _save(fig, out: str | Path) -> Path:
     """Lay out, write to a temporary file beside ``out``, then rename it into place."""
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100)
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_write_text
 from .config import PRICE_ROLES, Config
 from .data import MarketData, read_table
 from .errors import DataError
@@ -141,9 +142,6 @@ def write_report(backtest: str | Path, data: MarketData, config: Config, out: st
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}")
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>Regime report</title><style>{style}</style>" \
            f"</head><body>{''.join(parts)}</body></html>"
-    target = out / "report.html"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(page)
-    tmp.replace(target)
+    target = atomic_write_text(out / "report.html", page)
     log.info("wrote %s", target)
     return target

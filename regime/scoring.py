@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import MarketData, parse_day
+from .data import MarketData, parse_day, snap_asof
 from .errors import DataError
 from .features import build_features
 from .pipeline import RegimeModel, labelled_rows
@@ -136,6 +136,35 @@ def _undefined_message(model: RegimeModel, past: MarketData, feats: pd.DataFrame
     )
 
 
+def label_history(model: RegimeModel, data: MarketData, through: str | pd.Timestamp | None = None,
+                  ) -> tuple[MarketData, pd.DataFrame, pd.DataFrame]:
+    """The data up to ``through``, its features and the model's filtered probabilities of every day.
+
+    Nothing after ``through`` (default: the last day) is even loaded into the features, so each day's
+    probabilities use data up to that day only.
+
+    Returns
+    -------
+    past : MarketData
+        ``data`` truncated at ``through``.
+    features : DataFrame
+        Every feature of ``past``.
+    probabilities : DataFrame
+        Filtered regime probabilities (NaN rows where a model feature is undefined).
+
+    Raises
+    ------
+    DataError
+        ``through`` is not a date.
+    ModelError
+        The data lacks features the model was trained on.
+    """
+    past = data if through is None else data.truncate(parse_day(through))
+    feats = build_features(past, model.config)
+    model.check_features(feats, source=f"the data in {data.source}")
+    return past, feats, model.filtered_probabilities(feats)
+
+
 def score_day(
     model: RegimeModel,
     data: MarketData,
@@ -163,21 +192,10 @@ def score_day(
     ModelError
         The data lacks features the model was trained on.
     """
-    dates = data.dates
-    first, last = dates[0], dates[-1]
-    if asof is None:
-        day = last
-    else:
-        req = parse_day(asof)
-        if req < first or req > last:
-            raise DataError(
-                f"as-of date {req.date()} is outside the data ({first.date()} to {last.date()}); "
-                "pick a date in that range or update the data"
-            )
-        day = dates[dates <= req][-1]
-    past = data.truncate(day)  # nothing after the as-of day is even loaded into the features
-    feats = build_features(past, model.config)
-    model.check_features(feats, source=f"the data in {data.source}")
+    day = data.dates[-1] if asof is None else snap_asof(
+        data.dates, asof, "as-of date {day} is outside the data ({first} to {last}); "
+        "pick a date in that range or update the data")
+    past, feats, probs = label_history(model, data, day)
     row = feats.loc[day, model.feature_names]
     # a model that marginalises missing values (kind: axes) labels a day from the features that remain
     if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):
@@ -185,7 +203,6 @@ def score_day(
     if row.isna().any():
         log.warning("on %s %s undefined; the label uses the features that remain", day.date(),
                     ", ".join(row.index[row.isna()][:5]) + (" are" if row.isna().sum() > 1 else " is"))
-    probs = model.filtered_probabilities(feats)
     p = probs.loc[day]
     labels = model.labels_from(probs).dropna()
     regime = str(labels.iloc[-1])

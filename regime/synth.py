@@ -65,6 +65,7 @@ import pandas as pd
 
 from .data import write_table
 from .errors import DataError
+from .measures import TRADING_DAYS
 
 __all__ = ["SyntheticMarket", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market", "write_market",
            "REGIME_PARAMS", "regime_path", "regime_params", "regime_transitions"]
@@ -268,7 +269,7 @@ def regime_transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SyntheticMarket:
     """A generated market in the data-contract shape.
 
@@ -322,7 +323,7 @@ def regime_path(seed: int = 0, years: float = 30.0, start: str = "1996-01-02",
     options=options).truth`` without simulating prices (for studies of what a labeller could know).
     """
     opts = options or SynthOptions()
-    n = int(round(years * 252))
+    n = int(round(years * TRADING_DAYS))
     path = _regime_path(np.random.default_rng(seed), n, regime_params(opts), regime_transitions(opts))
     return pd.Series(np.asarray(REGIMES)[path], index=pd.bdate_range(start, periods=n, name="date"), name="regime")
 
@@ -367,9 +368,9 @@ def _listings(rng: np.random.Generator, closes: np.ndarray) -> tuple[np.ndarray,
     log_px = np.log(closes)
     rel = np.where(day >= listed[None, :], log_px - log_px.mean(axis=1, keepdims=True), np.nan)
     high = np.fmax.accumulate(rel, axis=0)
-    fail = (rel < high + np.log(0.25)) & (day >= listed[None, :] + 252)
+    fail = (rel < high + np.log(0.25)) & (day >= listed[None, :] + TRADING_DAYS)
     first_fail = np.where(fail.any(axis=0), fail.argmax(axis=0), n)
-    delisted = np.minimum(first_fail, np.where(acquired > listed + 252, acquired, n))
+    delisted = np.minimum(first_fail, np.where(acquired > listed + TRADING_DAYS, acquired, n))
     return listed, delisted
 
 
@@ -479,7 +480,7 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     rng = np.random.default_rng(seed)
     rng_new = np.random.default_rng([seed, 7])  # every draw the defaults do not make
     params = regime_params(opts)
-    n = int(round(years * 252))
+    n = int(round(years * TRADING_DAYS))
     dates = pd.bdate_range(start, periods=n, name="date")
     path = _regime_path(rng, n, params, regime_transitions(opts))
 
@@ -513,7 +514,7 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
               + sectors[:, sector] + idio)
     logret -= 0.5 * (0.013 ** 2)  # rough volatility drag so levels do not explode
     # relative size mean-reverts slowly (half-life ~5 years): giants' growth slows, as in real markets
-    kappa = np.log(2.0) / (5 * 252)
+    kappa = np.log(2.0) / (5 * TRADING_DAYS)
     log_cap0 = np.log(caps0)
     rel0 = log_cap0 - np.log(caps0.sum())
     level = log_cap0.copy()

@@ -207,7 +207,7 @@ def main() -> int:
     print(f"\n{len(tasks)} walk-forwards ({len(variants)} variants x {len(seeds)} seeds x {len(configs)} config(s)) "
           f"in {wall:.0f} s wall time with --n-jobs {args.n_jobs}")
     if args.json is not None:
-        from regime.cli import atomic_write_text
+        from regime._io import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(_plain(report), indent=2) + "\n")
         print(f"wrote {args.json}")

@@ -324,3 +324,17 @@ class TestStaleness:
         assert loaded.truncate(day).staleness == fresh.staleness
         assert loaded.truncate(day).stale_inputs() == fresh.stale_inputs()
         assert len(fresh.staleness) == (2 if where == "after constituents end" else 1)
+
+
+def test_snap_asof_takes_the_trading_day_on_or_before():
+    from regime.data import snap_asof
+    from regime.errors import DataError
+
+    days = pd.bdate_range("2024-01-01", "2024-01-31")
+    msg = "as-of {day} is outside ({first} to {last})"
+    assert snap_asof(days, "2024-01-06", msg) == pd.Timestamp("2024-01-05")  # a Saturday: the Friday
+    assert snap_asof(days, "2024-01-31", msg) == pd.Timestamp("2024-01-31")
+    with pytest.raises(DataError, match="as-of 2024-02-01 is outside \\(2024-01-01 to 2024-01-31\\)"):
+        snap_asof(days, "2024-02-01", msg)
+    with pytest.raises(DataError, match="not a date"):
+        snap_asof(days, "someday", msg)

@@ -281,3 +281,11 @@ def test_regime_params_and_transitions_per_variant():
     regime_transitions(base)["broadening"]["stress"] = 0.99
     regime_params(base)["stress"]["dur_mean"] = 1.0
     pd.testing.assert_series_equal(simulate_market(seed=3, years=2, n_stocks=MIN_STOCKS).truth, before)
+
+
+def test_results_holding_frames_compare_by_identity():
+    """Frozen results that hold frames use identity for ``==`` (field equality would raise on a DataFrame)."""
+    from regime.synth import simulate_market
+
+    m = simulate_market(seed=1, years=3, n_stocks=40)
+    assert m == m and m != simulate_market(seed=1, years=3, n_stocks=40)

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..config import FeaturesConfig
+from ..measures import TRADING_DAYS
 
 
 def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     - ``rk_ret_<w>d``: log return over ``w`` days.
     """
     lr = np.log(level).diff()
-    out = {f"rk_vol_{w}d": lr.rolling(w).std() * np.sqrt(252.0) for w in cfg.vol_windows}
+    out = {f"rk_vol_{w}d": lr.rolling(w).std() * np.sqrt(TRADING_DAYS) for w in cfg.vol_windows}
     for w in cfg.vol_percentile_windows:
         vol = out.get(f"rk_vol_{w}d", lr.rolling(w).std())
         out[f"rk_vol_pctl_{w}d"] = vol.expanding(min_periods=cfg.percentile_min_days).rank(pct=True)

@@ -1,6 +1,6 @@
 """Importers that turn published and downloaded data files into the data contract."""
 
-from ._csv import import_files, read_import_mapping, read_price_file, read_wide_panel
+from ._csv import import_files, name_file_pairs, read_import_mapping, read_price_file, read_wide_panel
 from ._french import import_french_fred, read_fred_series, read_french_table
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "read_wide_panel",
     "import_files",
     "read_import_mapping",
+    "name_file_pairs",
 ]

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from .._io import staged_directory
 from ..data import _check_dates, _numeric, check_wide, parse_dates, raw_header, write_table
 from ..errors import ConfigError, DataError
 from ._french import read_fred_series
@@ -378,17 +378,12 @@ def import_files(
                 f"the prices ({table.index[0].date()}..{table.index[-1].date()}); check that the files belong together"
             )
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.import-") as tmp:
-        staged = Path(tmp)
+    with staged_directory(out) as staged:
         write_table(table, staged / "prices.csv")
         if rtable is not None:
             write_table(rtable, staged / "rates.csv")
         if panel is not None:
             write_table(panel, staged / "constituents.parquet")
-        out.mkdir(exist_ok=True)
-        for f in written:
-            (staged / f).replace(out / f)
 
     info = {
         "out": str(out),
@@ -406,6 +401,23 @@ def import_files(
     }
     log.info("wrote %s: %s in %s..%s", out, ", ".join(written), info["start"], info["end"])
     return info
+
+
+def name_file_pairs(values: Sequence[str] | None, option: str) -> dict[str, list[Path]]:
+    """``NAME=FILE`` pairs (as given to ``--price`` / ``--rate``); a repeated NAME collects its files in order.
+
+    Raises
+    ------
+    ConfigError
+        A value that is not ``NAME=FILE``; the message names ``option``.
+    """
+    pairs: dict[str, list[Path]] = {}
+    for raw in values or []:
+        key, sep, file = raw.partition("=")
+        if not sep or not key.strip() or not file.strip():
+            raise ConfigError(f"{option} {raw!r} is not NAME=FILE; write it as e.g. {option} spx=SPY.csv")
+        pairs.setdefault(key.strip(), []).append(Path(file.strip()))
+    return pairs
 
 
 def read_import_mapping(path: PathLike) -> dict:

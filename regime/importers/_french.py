@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._io import staged_directory
 from ..data import _check_dates, _numeric, write_table
 from ..errors import DataError
 
@@ -169,10 +170,10 @@ def import_french_fred(french: str | Path, fred: str | Path, out: str | Path) ->
     rates.index.name = "date"
     rates = rates.loc[: end]
 
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(prices, out / "prices.csv")
-    write_table(cons, out / "constituents.csv")
-    write_table(rates, out / "rates.csv")
+    with staged_directory(out) as staged:
+        write_table(prices, staged / "prices.csv")
+        write_table(cons, staged / "constituents.csv")
+        write_table(rates, staged / "rates.csv")
     info = {
         "out": str(out), "start": str(prices.index[0].date()), "end": str(prices.index[-1].date()),
         "days": int(len(prices)), "prices": list(prices.columns), "industries": list(inds.columns),

@@ -1,0 +1,56 @@
+"""The service layer: the Python API and the CLI run the same code and give the same results."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import regime.cli
+from regime import service
+from regime.cli import app
+
+FAST = Path(__file__).parent / "fast.yaml"
+runner = CliRunner()
+
+
+def _cli_json(*args) -> dict:
+    r = runner.invoke(app, [str(a) for a in args] + ["--format", "json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_api_and_cli_give_the_same_score_signal_and_backtest(market_dir, tmp_path):
+    trained = service.train(market_dir, FAST, tmp_path / "models", "t")
+    assert trained.path.is_dir() and trained.summary["artifact"] == str(trained.path)
+    models = ("--models-dir", tmp_path / "models", "--name", "t")
+
+    api = service.score(market_dir, models_dir=tmp_path / "models", name="t", asof="2001-06-16",
+                        json_out=tmp_path / "s.json").to_dict()
+    assert api == _cli_json("score", "--data", market_dir, *models, "--asof", "2001-06-16")
+    assert json.loads((tmp_path / "s.json").read_text()) == api
+    assert api["asof"] == "2001-06-15"  # a Saturday: the Friday before
+
+    sig = service.signal(market_dir, models_dir=tmp_path / "models", name="t", asof="2003-03-04").to_dict()
+    assert sig == _cli_json("signal", "--data", market_dir, *models, "--asof", "2003-03-04")
+
+    run = service.backtest(market_dir, tmp_path / "a.csv", FAST, refit_every=252)
+    cli = _cli_json("backtest", "--data", market_dir, "--out", tmp_path / "b.csv", "--config", FAST,
+                    "--refit-every", 252)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    for key in ("days", "refits", "share", "switches_per_year"):
+        assert run.to_dict()["summary"][key] == cli["summary"][key]
+    assert run.to_dict()["truth"] == cli["truth"]
+
+
+def test_the_cli_module_only_parses_and_renders():
+    """`regime/cli.py` imports no pandas or numpy and stays a thin layer over the service."""
+    src = Path(regime.cli.__file__).read_text()
+    imported = {a.name.split(".")[0] for node in ast.walk(ast.parse(src)) if isinstance(node, ast.Import)
+                for a in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(ast.parse(src))
+                 if isinstance(node, ast.ImportFrom) and node.level == 0}
+    assert not imported & {"pandas", "numpy", "sklearn", "scipy"}
+    assert len(src.splitlines()) < 350
