@@ -505,10 +505,18 @@ class LabelConfig(_Strict):
     probable regime every day; the defaults were chosen on development seeds
     of the built-in market (``scripts/bench_backtest.py`` prints the
     trade-off between switches and lag).
+
+    ``label.min_days`` is a streak of labelled days; it has nothing to do with
+    ``train.min_days`` (:class:`TrainConfig`), the history a fit needs.
     """
 
-    margin: float = Field(0.3, ge=0, le=1)
-    min_days: int = Field(5, ge=1)
+    margin: float = Field(
+        0.3, ge=0, le=1, description="switch to a new leader whose probability beats the current label's by this much"
+    )
+    min_days: int = Field(
+        5, ge=1, description="or once it has been the most probable regime this many days in a row "
+        "(not train.min_days: the history a fit needs)"
+    )
 
 
 class BacktestConfig(_Strict):
@@ -685,9 +693,19 @@ class DataConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    """How much clean feature history a fit needs."""
+    """How much clean feature history a fit needs.
 
-    min_days: int = Field(504, ge=20, description="feature rows (after warm-up) needed to train")
+    ``train.min_days`` counts the days on which every model feature is defined
+    (after the feature windows' warm-up): a fit needs that many, and a
+    walk-forward's first out-of-sample day comes after that many. It has
+    nothing to do with ``label.min_days`` (:class:`LabelConfig`), the
+    persistence of the reported label.
+    """
+
+    min_days: int = Field(
+        504, ge=20, description="feature rows (after warm-up) needed to train; the walk-forward starts after them "
+        "(not label.min_days: the label's persistence)"
+    )
 
 
 class Config(_Strict):

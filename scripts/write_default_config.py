@@ -26,8 +26,8 @@ HEADER = """\
 #            highest under a regime's rule takes its name (one state per regime, extra states by best score).
 # identity_weight  at a refit, how strongly states keep the name of the previous fit's closest regime.
 # label      persistence of the reported regime: switch when the new leader leads by `margin`, or has led
-#            for `min_days` days in a row.
-# train      min_days: feature rows after warm-up needed to train.
+#            for `min_days` days in a row (a streak of labelled days; not train.min_days).
+# train      min_days: feature rows after warm-up needed to train (history; not label.min_days).
 # backtest   walk-forward defaults (refit_every null = the first trading day of each month).
 # allocation regime probabilities -> target weights: sleeves (name -> price role, prices column or cash), tilts
 #            (regime -> sleeve -> weight, written from the regime definitions, never fitted), bounds, a no-trade
