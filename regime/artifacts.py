@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from ._io import move_into_place
-from .config import Config
+from .config import Config, config_from_saved
 from .data import MarketData
 from .errors import ModelError
 from .pipeline import RegimeModel
@@ -119,7 +119,9 @@ def _current_config(saved: BaseModel) -> Config:
 
     Every value the artifact was saved with is kept; fields added since (new
     feature windows, new sections) take their defaults, so an older model
-    scores with exactly the features and settings it was trained with.
+    scores with exactly the features and settings it was trained with. Model
+    settings its kind never read (older versions saved every kind's) are
+    dropped (:func:`regime.config.config_from_saved`).
     """
 
     def plain(v: Any) -> Any:
@@ -131,7 +133,7 @@ def _current_config(saved: BaseModel) -> Config:
             return [plain(x) for x in v]
         return v
 
-    return Config.model_validate(plain(saved))
+    return config_from_saved(plain(saved))
 
 
 def load_artifact(path: str | Path) -> tuple[RegimeModel, dict[str, Any]]:

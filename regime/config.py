@@ -3,15 +3,30 @@
 The defaults live here, in code, so an installed package needs no file to run;
 ``configs/default.yaml`` spells the same defaults out for people to copy and a
 test keeps the two equal. A YAML file overrides any subset of the fields.
+
+The model section has one class per model kind (:class:`HMMConfig`, :class:`GMMConfig`,
+:class:`JumpConfig`, :class:`MarkovConfig`, :class:`RulesConfig`, :class:`AxesConfig`,
+:class:`EnsembleConfig`), chosen by ``kind``; each has exactly the settings its kind reads, each with
+its default, declared once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from .errors import ConfigError
 
@@ -20,6 +35,17 @@ __all__ = [
     "RolesConfig",
     "FeaturesConfig",
     "ModelConfig",
+    "AnyModelConfig",
+    "EstimatorConfig",
+    "HMMConfig",
+    "GMMConfig",
+    "JumpConfig",
+    "MarkovConfig",
+    "RulesConfig",
+    "AxesConfig",
+    "EnsembleConfig",
+    "MODEL_KINDS",
+    "default_model",
     "RegimeRule",
     "TrainConfig",
     "LabelConfig",
@@ -27,6 +53,7 @@ __all__ = [
     "AllocationConfig",
     "DataConfig",
     "load_config",
+    "config_from_saved",
     "PRICE_ROLES",
     "RATE_ROLES",
     "RULES_FEATURES",
@@ -174,42 +201,200 @@ AXES_RISK_FEATURES = ("rk_vol_q_10d", "-rk_ret_21d", "rt_credit_chg_21d")
 #: The axes model's leadership features (globs): daily relative returns oriented so that positive is broadening.
 AXES_LEAD_FEATURES = ("ld_*",)
 
+#: The number of states of the kinds that name their own (rules and axes: stress, concentration, broadening).
+_FIXED_STATES = 3
+
+#: The validation context key under which a saved config is read (see :func:`config_from_saved`).
+_FROM_SAVED = "from_saved"
+
 
 class ModelConfig(_Strict):
-    """Which estimator classifies the days, and its parameters.
+    """What the config of every model kind has: its ``kind``. The base of the per-kind classes.
 
-    ``kind: ensemble`` combines the aligned regime probabilities of its
-    ``members`` (each a model config of another kind), weighted by their
-    ``weight``. Members without ``include``/``exclude`` inherit the ensemble's.
-
-    ``kind: rules`` is the transparent baseline (:class:`regime.models.RulesRegime`): stress above the
-    ``threshold`` percentile of volatility, otherwise leadership by the sign of a 63-day spread, held
-    ``hold_days``. Its ``include`` lists the volatility percentile first, then leadership spreads in order of
-    preference (default ``RULES_FEATURES``).
+    ``Config.model`` is one of :class:`HMMConfig`, :class:`GMMConfig`, :class:`JumpConfig`,
+    :class:`MarkovConfig`, :class:`RulesConfig`, :class:`AxesConfig` or :class:`EnsembleConfig`, chosen by
+    ``kind`` (:data:`AnyModelConfig`); a model section without ``kind`` is a jump model. Each class has
+    exactly the settings its kind reads, so a setting of another kind is an error that names it.
     """
 
-    kind: Literal["hmm", "gmm", "jump", "markov", "rules", "axes", "ensemble"] = "jump"
-    n_components: int = Field(3, ge=1, le=12)
+    kind: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unread_saved(cls, data: Any, info: ValidationInfo) -> Any:
+        # a model saved by a version with one flat model config carries every kind's settings; its kind ignored
+        # the others, so they are dropped (only when reading a saved config: see config_from_saved)
+        if isinstance(data, dict) and info.context and info.context.get(_FROM_SAVED):
+            return {k: v for k, v in data.items() if k in cls.model_fields}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if type(self) is ModelConfig:
+            raise ValueError(
+                "ModelConfig is the base of the per-kind model configs; build HMMConfig, GMMConfig, JumpConfig, "
+                "MarkovConfig, RulesConfig, AxesConfig or EnsembleConfig, or validate a mapping as AnyModelConfig"
+            )
+        return self
+
+
+class _SingleModel(ModelConfig):
+    """A model that fits one estimator (any kind but ``ensemble``)."""
+
+    weight: float = Field(1.0, gt=0, description="weight of this model inside an ensemble")
+
+    #: Settings the pipeline reads (feature selection, weighting, the choice of the state count); every other
+    #: setting is a parameter of the same name of the kind's estimator.
+    pipeline_settings: ClassVar[frozenset[str]] = frozenset(
+        {"kind", "include", "exclude", "weight", "n_components_range"}
+    )
+
+    def estimator_params(self) -> dict[str, Any]:
+        """The estimator's parameters: every setting but those the pipeline reads (``pipeline_settings``)."""
+        return {k: v for k, v in self if k not in self.pipeline_settings}
+
+    def bic_range(self) -> tuple[int, int] | None:
+        """The [min, max] state counts a fresh fit chooses among by BIC; None: one fit."""
+        return None
+
+    def fewest_states(self) -> int:
+        """The fewest states this model may label with (here: the fixed states of the rules and axes models)."""
+        return _FIXED_STATES
+
+    def leaves(self) -> tuple[Self]:
+        """The model actually fitted: this one, its feature patterns resolved (see :meth:`EnsembleConfig.leaves`)."""
+        return (self._resolved(None, None),)
+
+    def _resolved(self, include: tuple[str, ...] | None, exclude: tuple[str, ...] | None) -> Self:
+        """This model with its own feature patterns, else an ensemble's (``include``, ``exclude``), else its
+        kind's defaults."""
+        return self
+
+
+class _LatentStates(_SingleModel):
+    """A model of ``n_components`` hidden states fitted from ``n_init`` random starts (hmm, gmm, jump, markov)."""
+
+    n_components: int = Field(3, ge=1, le=12, description="number of hidden states")
+    n_init: int = Field(5, ge=1, description="random starts; the best objective is kept")
+    n_iter: int = Field(200, ge=1, description="most iterations of one fit")
+    random_state: int = Field(0, description="seed of the random starts")
+    include: tuple[str, ...] | None = Field(
+        None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
+    )
+    exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
+
+    def fewest_states(self) -> int:
+        """The fewest states this model may label with: ``n_components``, or the low end of ``n_components_range``."""
+        rng = self.bic_range()
+        return rng[0] if rng is not None else self.n_components
+
+    def _resolved(self, include: tuple[str, ...] | None, exclude: tuple[str, ...] | None) -> Self:
+        inc = next(p for p in (self.include, include, DEFAULT_MODEL_FEATURES) if p is not None)
+        exc = next(p for p in (self.exclude, exclude, ()) if p is not None)
+        return self.model_copy(update={"include": inc, "exclude": exc})
+
+
+class _BICStates(_LatentStates):
+    """A model whose number of states may be chosen by BIC (hmm, gmm, markov)."""
+
     n_components_range: tuple[int, int] | None = Field(
         None, description="choose the number of states in [min, max] by BIC at each from-scratch fit"
     )
-    covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
-    n_init: int = Field(5, ge=1)
-    n_iter: int = Field(200, ge=1)
-    tol: float = Field(1e-3, gt=0)
+
+    @field_validator("n_components_range")
+    @classmethod
+    def _check_range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 1 <= v[0] <= v[1]:
+            raise ValueError("n_components_range must be [min, max] with 1 <= min <= max")
+        return v
+
+    def bic_range(self) -> tuple[int, int] | None:
+        """``n_components_range``: the [min, max] state counts a fresh fit chooses among by BIC; None: one fit."""
+        return self.n_components_range
+
+
+class _Gaussian(_BICStates):
+    """Gaussian emissions fitted by EM (hmm, gmm)."""
+
+    covariance_type: Literal["full", "diag", "spherical", "tied"] = Field(
+        "full", description="shape of each state's covariance"
+    )
+    tol: float = Field(1e-3, gt=0, description="EM stops when the log-likelihood gains less than this")
+    reg_covar: float = Field(1e-3, gt=0, description="added to the covariances' diagonal")
+
+
+class HMMConfig(_Gaussian):
+    """``kind: hmm``, a Gaussian hidden Markov model (:class:`regime.models.GaussianHMMRegime`)."""
+
+    kind: Literal["hmm"] = "hmm"
     sticky: float = Field(
         50.0, ge=0, description="HMM: Dirichlet prior weight added to the diagonal of the transition matrix"
     )
+
+
+class GMMConfig(_Gaussian):
+    """``kind: gmm``, a Gaussian mixture (:class:`regime.models.GaussianMixtureRegime`)."""
+
+    kind: Literal["gmm"] = "gmm"
     smoothing: float = Field(
         0.0, ge=0, lt=1, description="GMM: causal exponential smoothing of the probabilities (0 = none)"
     )
+
+
+class MarkovConfig(_BICStates):
+    """``kind: markov``, a Markov-switching mean and variance (:class:`regime.models.MarkovSwitchingRegime`)."""
+
+    kind: Literal["markov"] = "markov"
+
+
+class JumpConfig(_LatentStates):
+    """``kind: jump``, the statistical jump model (:class:`regime.models.JumpModelRegime`).
+
+    Its number of states is ``n_components``: a jump model has no likelihood to choose it by BIC.
+    """
+
+    kind: Literal["jump"] = "jump"
     jump_penalty: float = Field(10.0, ge=0, description="jump model: cost of one switch")
     temperature: float | Literal["auto"] = Field(
         "auto", description="jump model: softness of the probabilities; auto = calibrated on the training window"
     )
-    reg_covar: float = Field(1e-3, gt=0)
+
+
+class RulesConfig(_SingleModel):
+    """``kind: rules``, the transparent baseline (:class:`regime.models.RulesRegime`).
+
+    Stress above the ``threshold`` percentile of volatility, otherwise leadership by the sign of a 63-day
+    spread, held ``hold_days``. Its states are fixed: stress, concentration and broadening.
+    """
+
+    kind: Literal["rules"] = "rules"
     threshold: float = Field(0.85, gt=0, lt=1, description="rules: stress above this volatility percentile")
     hold_days: int = Field(10, ge=1, description="rules: a new label is reported once it has held this many days")
+    include: tuple[str, ...] | None = Field(
+        None, description="rules: the volatility percentile first, then leadership spreads in order of preference "
+        "(default: RULES_FEATURES)"
+    )
+
+    @field_validator("include")
+    @classmethod
+    def _two_features(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None and len(v) < 2:
+            raise ValueError("rules: include needs the volatility percentile, then at least one leadership spread")
+        return v
+
+    def _resolved(self, include: tuple[str, ...] | None, exclude: tuple[str, ...] | None) -> Self:
+        inc = next(p for p in (self.include, include, RULES_FEATURES) if p is not None)
+        return self.model_copy(update={"include": inc})
+
+
+class AxesConfig(_SingleModel):
+    """``kind: axes``, a risk axis and a leadership axis (:class:`regime.models.AxesRegime`).
+
+    Its features are ``risk`` and ``lead`` (no ``include``/``exclude``); its states are fixed: stress,
+    concentration and broadening.
+    """
+
+    kind: Literal["axes"] = "axes"
     risk: tuple[str, ...] = Field(
         AXES_RISK_FEATURES, description="axes: risk-axis features, volatility first; '-name' if stress lowers it"
     )
@@ -229,71 +414,84 @@ class ModelConfig(_Strict):
     lead_combine: Literal["mean", "none"] = Field(
         "mean", description="axes: read the leadership series' daily mean (mean) or each series (none)"
     )
-    random_state: int = 0
+    n_iter: int = Field(200, ge=1, description="axes: most EM iterations per axis")
+    tol: float = Field(1e-3, gt=0, description="axes: EM stops when the mean log-likelihood gains less than this")
+
+    pipeline_settings: ClassVar[frozenset[str]] = _SingleModel.pipeline_settings | {"risk", "lead"}
+
+    @model_validator(mode="after")
+    def _check_axes(self) -> AxesConfig:
+        if not self.risk or self.risk[0].startswith("-"):
+            raise ValueError("axes: risk needs at least one feature, volatility first (without '-')")
+        if not self.lead:
+            raise ValueError("axes: lead needs at least one feature pattern, e.g. ld_*")
+        return self
+
+
+def _jump_unless_kind(v: Any) -> Any:
+    """A model mapping without ``kind`` is a jump model, as it has always been."""
+    return {**v, "kind": "jump"} if isinstance(v, dict) and "kind" not in v else v
+
+
+#: The config of a model that fits one estimator: an ensemble member, a leaf of ``Config.model.leaves()``,
+#: what :func:`regime.models.make_estimator` builds from. Validated by its ``kind`` (jump if missing).
+EstimatorConfig = Annotated[
+    HMMConfig | GMMConfig | JumpConfig | MarkovConfig | RulesConfig | AxesConfig,
+    Field(discriminator="kind"), BeforeValidator(_jump_unless_kind),
+]
+
+
+class EnsembleConfig(ModelConfig):
+    """``kind: ensemble``: the aligned regime probabilities of its ``members``, weighted by their ``weight``.
+
+    Members without ``include``/``exclude`` inherit the ensemble's (a rules member reads only ``include``, an
+    axes member neither).
+    """
+
+    kind: Literal["ensemble"] = "ensemble"
+    members: tuple[EstimatorConfig, ...] = Field((), description="ensemble members, each a model of another kind")
     include: tuple[str, ...] | None = Field(
-        None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
+        None, description="glob patterns of features that feed members without their own (default: each "
+        "member's kind's)"
     )
-    exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
-    weight: float = Field(1.0, gt=0, description="weight of this model inside an ensemble")
-    members: tuple[ModelConfig, ...] = Field((), description="ensemble members")
+    exclude: tuple[str, ...] | None = Field(
+        None, description="glob patterns of features kept out of members without their own"
+    )
 
     @model_validator(mode="after")
-    def _check_fixed_kinds(self) -> ModelConfig:
-        if self.kind in ("rules", "axes") and self.n_components_range is not None:
-            raise ValueError(f"n_components_range does not apply to kind {self.kind}: its states are fixed")
-        if self.kind == "axes":
-            if not self.risk or self.risk[0].startswith("-"):
-                raise ValueError("axes: risk needs at least one feature, volatility first (without '-')")
-            if not self.lead:
-                raise ValueError("axes: lead needs at least one feature pattern, e.g. ld_*")
-        if self.kind == "rules" and self.include is not None and len(self.include) < 2:
-            raise ValueError("rules: include needs the volatility percentile, then at least one leadership spread")
+    def _some_members(self) -> Self:
+        if not self.members:
+            raise ValueError("an ensemble needs members")
         return self
 
-    @model_validator(mode="after")
-    def _check_members(self) -> ModelConfig:
-        if self.kind == "ensemble":
-            if not self.members:
-                raise ValueError("an ensemble needs members")
-            if any(m.kind == "ensemble" for m in self.members):
-                raise ValueError("ensemble members cannot be ensembles")
-        elif self.members:
-            raise ValueError(f"members only apply to kind: ensemble, not {self.kind}")
-        if self.n_components_range is not None:
-            lo, hi = self.n_components_range
-            if not 1 <= lo <= hi:
-                raise ValueError("n_components_range must be [min, max] with 1 <= min <= max")
-            if self.kind == "jump":
-                raise ValueError("n_components_range (BIC) does not apply to the jump model")
-        return self
+    def leaves(self) -> tuple[EstimatorConfig, ...]:
+        """The models actually fitted: the members, their feature patterns resolved.
 
-    def axes_include(self) -> tuple[str, ...]:
-        """The axes model's feature patterns: its risk features (signs stripped), then its leadership globs."""
-        return tuple(f.lstrip("-") for f in self.risk) + tuple(self.lead)
-
-    def leaves(self) -> tuple[ModelConfig, ...]:
-        """The models actually fitted (an ensemble's members, or this model), feature patterns resolved."""
-        default_inc = {"rules": RULES_FEATURES, "axes": self.axes_include()}.get(self.kind, DEFAULT_MODEL_FEATURES)
-        inc = self.include if self.include is not None else default_inc
-        exc = self.exclude if self.exclude is not None else ()
-        if self.kind != "ensemble":
-            return (self.model_copy(update={"include": inc, "exclude": exc, "members": ()}),)
-        return tuple(
-            m.model_copy(update={"include": m.include if m.include is not None else
-                                 ({"rules": RULES_FEATURES, "axes": m.axes_include()}.get(m.kind, inc)
-                                  if self.include is None else inc),
-                                 "exclude": m.exclude if m.exclude is not None else exc})
-            for m in self.members
-        )
+        A member's ``include`` is its own, else the ensemble's, else its kind's default; likewise ``exclude``
+        (default none).
+        """
+        return tuple(m._resolved(self.include, self.exclude) for m in self.members)
 
 
-def default_model() -> ModelConfig:
+#: A model config of any kind: ``Config.model``. Validated by its ``kind`` (jump if missing).
+AnyModelConfig = Annotated[
+    HMMConfig | GMMConfig | JumpConfig | MarkovConfig | RulesConfig | AxesConfig | EnsembleConfig,
+    Field(discriminator="kind"), BeforeValidator(_jump_unless_kind),
+]
+
+#: Each kind's config class.
+MODEL_KINDS: dict[str, type[ModelConfig]] = {
+    c.model_fields["kind"].default: c
+    for c in (HMMConfig, GMMConfig, JumpConfig, MarkovConfig, RulesConfig, AxesConfig, EnsembleConfig)
+}
+
+
+def default_model() -> EnsembleConfig:
     """The default model: a jump model and a causally smoothed spherical Gaussian mixture, equally weighted."""
-    return ModelConfig(
-        kind="ensemble",
+    return EnsembleConfig(
         members=(
-            ModelConfig(kind="jump", jump_penalty=10.0, n_init=10, weight=0.5),
-            ModelConfig(kind="gmm", covariance_type="spherical", smoothing=0.9, n_init=5, weight=0.5),
+            JumpConfig(jump_penalty=10.0, n_init=10, weight=0.5),
+            GMMConfig(covariance_type="spherical", smoothing=0.9, n_init=5, weight=0.5),
         ),
     )
 
@@ -307,10 +505,18 @@ class LabelConfig(_Strict):
     probable regime every day; the defaults were chosen on development seeds
     of the built-in market (``scripts/bench_backtest.py`` prints the
     trade-off between switches and lag).
+
+    ``label.min_days`` is a streak of labelled days; it has nothing to do with
+    ``train.min_days`` (:class:`TrainConfig`), the history a fit needs.
     """
 
-    margin: float = Field(0.3, ge=0, le=1)
-    min_days: int = Field(5, ge=1)
+    margin: float = Field(
+        0.3, ge=0, le=1, description="switch to a new leader whose probability beats the current label's by this much"
+    )
+    min_days: int = Field(
+        5, ge=1, description="or once it has been the most probable regime this many days in a row "
+        "(not train.min_days: the history a fit needs)"
+    )
 
 
 class BacktestConfig(_Strict):
@@ -487,9 +693,19 @@ class DataConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    """How much clean feature history a fit needs."""
+    """How much clean feature history a fit needs.
 
-    min_days: int = Field(504, ge=20, description="feature rows (after warm-up) needed to train")
+    ``train.min_days`` counts the days on which every model feature is defined
+    (after the feature windows' warm-up): a fit needs that many, and a
+    walk-forward's first out-of-sample day comes after that many. It has
+    nothing to do with ``label.min_days`` (:class:`LabelConfig`), the
+    persistence of the reported label.
+    """
+
+    min_days: int = Field(
+        504, ge=20, description="feature rows (after warm-up) needed to train; the walk-forward starts after them "
+        "(not label.min_days: the label's persistence)"
+    )
 
 
 class Config(_Strict):
@@ -498,7 +714,7 @@ class Config(_Strict):
     roles: RolesConfig = Field(default_factory=RolesConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
-    model: ModelConfig = Field(default_factory=default_model)
+    model: AnyModelConfig = Field(default_factory=default_model)
     regimes: dict[str, RegimeRule] = Field(default_factory=_default_regimes)
     identity_weight: float = Field(
         1.0, ge=0, description="at a refit, weight of closeness to the previous fit's regimes when naming states"
@@ -516,12 +732,18 @@ class Config(_Strict):
             if not rid.replace("_", "").isalnum():
                 raise ValueError(f"regimes: id {rid!r} must be letters, digits and underscores")
         for leaf in self.model.leaves():
-            lo = leaf.n_components_range[0] if leaf.n_components_range else leaf.n_components
-            if lo < len(self.regimes):
+            lo = leaf.fewest_states()
+            if lo >= len(self.regimes):
+                continue
+            if isinstance(leaf, _LatentStates):
                 raise ValueError(
                     f"model.n_components={lo} is fewer than the {len(self.regimes)} regimes; "
                     "raise n_components or drop a regime"
                 )
+            raise ValueError(
+                f"model kind {leaf.kind} labels {lo} fixed states, fewer than the {len(self.regimes)} regimes; "
+                "drop a regime or use another model kind"
+            )
         return self
 
 
@@ -559,6 +781,58 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise ConfigError(f"config file {path}: field {loc}: {err['msg']}; fix that field") from exc
+        raise ConfigError(f"config file {path}: {_explain(exc.errors())}") from exc
+
+
+def config_from_saved(data: dict[str, Any]) -> Config:
+    """The config a model was saved with, as this version's :class:`Config`.
+
+    Versions before the per-kind model configs saved every model setting for every kind, and each kind
+    ignored those it does not read; those are dropped here (only here: in a config file they are an
+    error). Everything else is validated as in :func:`load_config`.
+
+    Parameters
+    ----------
+    data : dict
+        The saved config's values, sections and models as plain mappings.
+
+    Returns
+    -------
+    Config
+    """
+    return Config.model_validate(data, context={_FROM_SAVED: True})
+
+
+def _locate(loc: tuple[int | str, ...]) -> tuple[str, str | None]:
+    """A validation error's location as the config path (``model.members.1.smoothing``), and the kind of
+    the model it is in (pydantic puts each model's ``kind`` into the location; the path leaves it out)."""
+    path: list[int | str] = []
+    kind = None
+    for part in loc:
+        in_model = path == ["model"] or (len(path) > 2 and path[-2] == "members" and isinstance(path[-1], int))
+        if in_model and part in MODEL_KINDS:
+            kind = str(part)
+        else:
+            path.append(part)
+    return ".".join(str(p) for p in path) or "(top level)", kind
+
+
+def _explain(errors: list[ErrorDetails]) -> str:
+    """The first validation error as one line: the field at fault and what to do."""
+    err = errors[0]
+    where, kind = _locate(err["loc"])
+    ctx = err.get("ctx", {})
+    if err["type"] == "extra_forbidden" and kind is not None:
+        readers = [k for k, cls in MODEL_KINDS.items() if err["loc"][-1] in cls.model_fields]
+        others = [str(e["loc"][-1]) for e in errors[1:]
+                  if e["type"] == "extra_forbidden" and _locate(e["loc"][:-1]) == _locate(err["loc"][:-1])]
+        either = f"; kind {kind} does not read {', '.join(others)} either" if others else ""
+        if not readers:
+            return f"{where} is not a setting of kind {kind} nor of any other kind; remove it or fix its spelling{either}"
+        by = f"kind{'s' if len(readers) > 1 else ''} {', '.join(readers)}"
+        return f"{where} is not a setting of kind {kind} (it is read by {by}); remove it or change kind{either}"
+    if err["type"] == "union_tag_invalid":
+        allowed = ", ".join(t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(","))
+        what = "cannot be an ensemble member" if ctx.get("tag") in MODEL_KINDS else "is not a model kind"
+        return f"{where}.kind {ctx.get('tag')!r} {what}; use one of {allowed}"
+    return f"field {where}: {err['msg']}; fix that field"

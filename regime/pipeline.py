@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-from .config import Config, ModelConfig
+from .config import Config, EstimatorConfig
 from .data import MarketData
 from .errors import ConfigError, ModelError
 from .features import build_features, select_features, training_rows, usable_rows
@@ -44,7 +44,7 @@ class Component:
 
     Attributes
     ----------
-    config : ModelConfig
+    config : EstimatorConfig
         The leaf model config.
     feature_names : list of str
     scaler : StandardScaler
@@ -59,7 +59,7 @@ class Component:
     diagnostics : dict
     """
 
-    config: ModelConfig
+    config: EstimatorConfig
     feature_names: list[str]
     scaler: StandardScaler
     estimator: RegimeEstimator
@@ -252,7 +252,7 @@ def _named_state_map(est, regime_ids: list[str]) -> dict[int, str]:
     return {k: r for k, r in enumerate(est.state_names_)}
 
 
-def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None, n_iter: int | None,
+def _fit_estimator(leaf: EstimatorConfig, X: np.ndarray, previous: Component | None, n_iter: int | None,
                    also_fresh: bool = False, columns: list[str] | None = None):
     """A fresh fit (with BIC choice of the state count if configured) or a warm-started refit.
 
@@ -276,9 +276,10 @@ def _fit_estimator(leaf: ModelConfig, X: np.ndarray, previous: Component | None,
         except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate warm start: start afresh
             log.info("warm-started %s refit failed (%s); fitting from scratch", leaf.kind, exc)
             return _fit_estimator(leaf, X, None, n_iter, columns=columns)[0], {"warm_start_failed": str(exc)}
-    if leaf.n_components_range is None:
+    bic_range = leaf.bic_range()
+    if bic_range is None:
         return make_estimator(leaf, columns=columns).fit(X), {}
-    lo, hi = leaf.n_components_range
+    lo, hi = bic_range
     fits = {k: make_estimator(leaf, k, columns=columns).fit(X) for k in range(lo, hi + 1)}
     bics = {k: est.bic(X) for k, est in fits.items()}
     k_best = min(bics, key=bics.get)
@@ -348,8 +349,9 @@ def fit_on_features(
             scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         Xs = (X - scaler.mean_) / scaler.scale_
         prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
-        say(f"fitting {leaf.kind} ({'warm start' if warm and prev_comp else f'{leaf.n_init} restarts'}) "
-            f"on {len(X)} days x {len(cols)} features")
+        restarts = leaf.estimator_params().get("n_init")
+        how = "warm start" if warm and prev_comp else f"{restarts} restarts" if restarts else "one start"
+        say(f"fitting {leaf.kind} ({how}) on {len(X)} days x {len(cols)} features")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter, also_fresh, columns=cols)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import TypeAdapter
 
-from regime.config import Config, TrainConfig, default_model
+from regime.config import Config, EstimatorConfig, TrainConfig, default_model
 from regime.data import load_data
 from regime.pipeline import fit_regime_model
 from regime.synth import simulate_market, write_market
@@ -27,11 +28,11 @@ def load_script(name: str):
 
 
 def fast_config(**model) -> Config:
-    """Defaults with fewer restarts (or a single model of the given kind), and a shorter minimum history."""
+    """Defaults with fewer restarts (or a single model with these settings, a jump model unless ``kind`` is
+    given, with 2 restarts and the default members' weight), and a shorter minimum history."""
     base = default_model()
     if model:
-        m = base.members[0].model_copy(update={"n_init": 2, **model})
-        m = type(m).model_validate(m.model_dump())
+        m = TypeAdapter(EstimatorConfig).validate_python({"n_init": 2, "weight": base.members[0].weight, **model})
     else:
         m = base.model_copy(update={"members": tuple(x.model_copy(update={"n_init": 2}) for x in base.members)})
     return Config(model=m, train=TrainConfig(min_days=252))

@@ -92,10 +92,10 @@ def test_same_data_config_seed_same_model(data):
 
 
 def test_hmm_chooses_state_count_by_bic(data):
-    from regime.config import ModelConfig
+    from regime.config import HMMConfig
 
-    cfg = Config(model=ModelConfig(kind="hmm", n_init=1, covariance_type="diag", n_components_range=(3, 4),
-                                   include=("rs_*_vs_ma", "rk_vol_21d", "rt_credit_chg_21d")),
+    cfg = Config(model=HMMConfig(n_init=1, covariance_type="diag", n_components_range=(3, 4),
+                                 include=("rs_*_vs_ma", "rk_vol_21d", "rt_credit_chg_21d")),
                  train=TrainConfig(min_days=252))
     m = fit_regime_model(data, cfg)
     bics = m.components[0].diagnostics["bic_by_n_components"]

@@ -8,7 +8,7 @@ import logging
 
 import pandas as pd
 
-from ..config import PRICE_ROLES, RATE_ROLES, Config, ModelConfig
+from ..config import PRICE_ROLES, RATE_ROLES, AxesConfig, Config, EstimatorConfig
 from ..data import MarketData
 from ..errors import DataError
 from ._breadth import breadth, breadth_proxies
@@ -62,11 +62,12 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     return feats
 
 
-def select_features(columns: pd.Index | list[str], model: ModelConfig) -> list[str]:
+def select_features(columns: pd.Index | list[str], model: EstimatorConfig) -> list[str]:
     """The feature columns that feed one model, by its include/exclude globs.
 
     The rules model reads exactly two columns: the first match of its first pattern (the volatility
     percentile), then the first of its other patterns, in order, that the data has (the leadership spread).
+    The axes model reads its ``risk`` features, then the columns its ``lead`` globs match.
     """
     if model.kind == "rules":
         return _select_rules(tuple(columns), tuple(model.include))
@@ -75,7 +76,7 @@ def select_features(columns: pd.Index | list[str], model: ModelConfig) -> list[s
     return list(_select(tuple(columns), tuple(model.include), tuple(model.exclude), model.kind))
 
 
-def _select_axes(columns: tuple[str, ...], model: ModelConfig) -> list[str]:
+def _select_axes(columns: tuple[str, ...], model: AxesConfig) -> list[str]:
     risk = [f.lstrip("-") for f in model.risk]
     if risk[0] not in columns:
         raise DataError(f"the axes model needs the feature {risk[0]}, which the data does not provide; "
@@ -88,14 +89,14 @@ def _select_axes(columns: tuple[str, ...], model: ModelConfig) -> list[str]:
     return chosen + lead
 
 
-def axis_of(columns: list[str], model: ModelConfig) -> tuple[tuple[str, ...], tuple[float, ...]]:
+def axis_of(columns: list[str], model: AxesConfig) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """For the axes model: each column's axis ('risk' or 'lead'), and each risk column's sign."""
     signs = {f.lstrip("-"): (-1.0 if f.startswith("-") else 1.0) for f in model.risk}
     axes = tuple("risk" if c in signs else "lead" for c in columns)
     return axes, tuple(signs[c] for c in columns if c in signs)
 
 
-def usable_rows(features: pd.DataFrame, columns: list[str], model: ModelConfig) -> pd.Series:
+def usable_rows(features: pd.DataFrame, columns: list[str], model: EstimatorConfig) -> pd.Series:
     """Days a model can label: every feature defined, or for the axes model (which marginalises missing
     values) the volatility and at least one leadership feature."""
     if model.kind != "axes":

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from ..config import ModelConfig
+from ..config import EstimatorConfig
 from ._axes import AXES_STATES, AxesRegime
 from ._base import RegimeEstimator
 from ._filter import forward_filter
@@ -35,41 +35,33 @@ __all__ = [
 ]
 
 
-def make_estimator(cfg: ModelConfig, n_components: int | None = None,
+#: The estimator class of each kind that fits one estimator.
+_ESTIMATORS: dict[str, type[RegimeEstimator]] = {
+    "hmm": GaussianHMMRegime,
+    "gmm": GaussianMixtureRegime,
+    "jump": JumpModelRegime,
+    "markov": MarkovSwitchingRegime,
+    "rules": RulesRegime,
+    "axes": AxesRegime,
+}
+
+
+def make_estimator(cfg: EstimatorConfig, n_components: int | None = None,
                    columns: list[str] | None = None) -> RegimeEstimator:
     """The estimator a (non-ensemble) model config names, with its parameters.
 
-    ``columns`` (the selected feature names) tells the axes model which column feeds which axis.
+    Every setting of the config but those the pipeline reads (``cfg.estimator_params()``) is a parameter
+    of the same name of its kind's estimator. ``n_components`` overrides the configured number of states
+    (the BIC choice); ``columns`` (the selected feature names) tells the axes model which column feeds
+    which axis.
     """
-    k = n_components or cfg.n_components
-    if cfg.kind == "hmm":
-        return GaussianHMMRegime(
-            n_components=k, covariance_type=cfg.covariance_type, n_init=cfg.n_init, n_iter=cfg.n_iter,
-            tol=cfg.tol, sticky=cfg.sticky, reg_covar=cfg.reg_covar, random_state=cfg.random_state,
-        )
-    if cfg.kind == "gmm":
-        return GaussianMixtureRegime(
-            n_components=k, covariance_type=cfg.covariance_type, n_init=cfg.n_init, n_iter=cfg.n_iter,
-            tol=cfg.tol, smoothing=cfg.smoothing, reg_covar=cfg.reg_covar, random_state=cfg.random_state,
-        )
-    if cfg.kind == "jump":
-        return JumpModelRegime(
-            n_components=k, jump_penalty=cfg.jump_penalty, n_init=cfg.n_init, n_iter=cfg.n_iter,
-            temperature=cfg.temperature, random_state=cfg.random_state,
-        )
-    if cfg.kind == "markov":
-        return MarkovSwitchingRegime(n_components=k, n_init=cfg.n_init, n_iter=cfg.n_iter,
-                                     random_state=cfg.random_state)
+    if cfg.kind not in _ESTIMATORS:
+        raise ValueError(f"no single estimator for kind {cfg.kind!r}")
+    params = cfg.estimator_params()
+    if n_components is not None:
+        params["n_components"] = n_components
     if cfg.kind == "axes":
         from ..features import axis_of
 
-        axes, signs = axis_of(list(columns or []), cfg)
-        return AxesRegime(axes=axes, risk_signs=signs, stress_shift=cfg.stress_shift, stress_floor=cfg.stress_floor, prior_days=cfg.prior_days,
-                          calm_days=cfg.calm_days,
-                          stress_days=cfg.stress_days, lead_days=cfg.lead_days, clip=cfg.clip,
-                          risk_evidence=cfg.risk_evidence, lead_evidence=cfg.lead_evidence,
-                          lead_ar=cfg.lead_ar, lead_combine=cfg.lead_combine, n_iter=cfg.n_iter,
-                          tol=cfg.tol)
-    if cfg.kind == "rules":
-        return RulesRegime(threshold=cfg.threshold, hold_days=cfg.hold_days)
-    raise ValueError(f"no single estimator for kind {cfg.kind!r}")
+        params["axes"], params["risk_signs"] = axis_of(list(columns or []), cfg)
+    return _ESTIMATORS[cfg.kind](**params)

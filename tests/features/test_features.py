@@ -191,11 +191,11 @@ def test_switched_off_roles_drop_their_features(data):
 
 
 def test_model_feature_selection_uses_default_list_and_globs(feats):
-    from regime.config import DEFAULT_MODEL_FEATURES, ModelConfig
+    from regime.config import DEFAULT_MODEL_FEATURES, JumpConfig
 
     cols = select_features(feats.columns, Config().model.leaves()[0])
     assert cols == [c for c in feats.columns if c in DEFAULT_MODEL_FEATURES]
     assert "rt_policy" not in cols and "rt_2y_chg_21d" in cols  # changes, not trending levels
-    leaf = ModelConfig(include=("rs_*_mom_*",), exclude=("*_126d",)).leaves()[0]
+    leaf = JumpConfig(include=("rs_*_mom_*",), exclude=("*_126d",)).leaves()[0]
     assert select_features(feats.columns, leaf) == [c for c in feats.columns
                                                     if c.startswith("rs_") and "_mom_" in c and not c.endswith("126d")]

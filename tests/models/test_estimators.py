@@ -6,7 +6,7 @@ from hmmlearn.hmm import GaussianHMM
 from sklearn.metrics import accuracy_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from regime.config import ModelConfig
+from regime.config import GMMConfig, HMMConfig, JumpConfig, MarkovConfig
 from regime.models import (
     GaussianHMMRegime,
     GaussianMixtureRegime,
@@ -194,9 +194,9 @@ def test_hmm_warm_start_refits_from_current_parameters():
 
 
 def test_make_estimator_from_config():
-    assert isinstance(make_estimator(ModelConfig(kind="hmm")), GaussianHMMRegime)
-    gm = make_estimator(ModelConfig(kind="gmm", smoothing=0.5, n_init=2))
+    assert isinstance(make_estimator(HMMConfig()), GaussianHMMRegime)
+    gm = make_estimator(GMMConfig(smoothing=0.5, n_init=2))
     assert isinstance(gm, GaussianMixtureRegime) and gm.smoothing == 0.5 and gm.n_init == 2
-    jm = make_estimator(ModelConfig(kind="jump", jump_penalty=7.0))
+    jm = make_estimator(JumpConfig(jump_penalty=7.0))
     assert isinstance(jm, JumpModelRegime) and jm.jump_penalty == 7.0
-    assert isinstance(make_estimator(ModelConfig(kind="markov")), MarkovSwitchingRegime)
+    assert isinstance(make_estimator(MarkovConfig()), MarkovSwitchingRegime)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from regime.backtest import walk_forward
-from regime.config import Config, ModelConfig, TrainConfig
+from regime.config import AxesConfig, Config, RulesConfig, TrainConfig
 from regime.features import build_features
 from regime.models import AxesRegime, RulesRegime
 from regime.models._axes import smoothed_posteriors
@@ -37,7 +37,7 @@ def test_rule_is_causal():
 
 
 def test_rules_model_labels_follow_the_rule(data):
-    cfg = Config(model=ModelConfig(kind="rules"), train=TrainConfig(min_days=252))
+    cfg = Config(model=RulesConfig(), train=TrainConfig(min_days=252))
     feats = build_features(data, cfg)
     model = fit_regime_model(data, cfg, features=feats)
     assert model.components[0].feature_names == ["rk_vol_pctl_21d", "rs_ew_cw_mom_63d"]
@@ -53,13 +53,13 @@ def test_rules_model_labels_follow_the_rule(data):
 
 
 def test_rules_fall_back_to_small_caps_without_equal_weight(data):
-    cfg = Config(roles={"equal_weight": None}, model=ModelConfig(kind="rules"), train=TrainConfig(min_days=252))
+    cfg = Config(roles={"equal_weight": None}, model=RulesConfig(), train=TrainConfig(min_days=252))
     model = fit_regime_model(data.__class__(**{**data.__dict__, "roles": cfg.roles}), cfg)
     assert model.components[0].feature_names == ["rk_vol_pctl_21d", "rs_small_large_mom_63d"]
 
 
 def test_rules_walk_forward_prefix(data):
-    cfg = Config(model=ModelConfig(kind="rules"), train=TrainConfig(min_days=252))
+    cfg = Config(model=RulesConfig(), train=TrainConfig(min_days=252))
     full = walk_forward(data, cfg)
     day = full.labels.index[len(full.labels) // 2]
     cut = walk_forward(data.truncate(day), cfg)
@@ -206,7 +206,7 @@ def test_smoothed_posteriors_match_the_python_loop():
 
 
 def test_axes_model_in_the_pipeline_is_prefix_safe(data):
-    cfg = Config(model=ModelConfig(kind="axes"), train=TrainConfig(min_days=252))
+    cfg = Config(model=AxesConfig(), train=TrainConfig(min_days=252))
     full = walk_forward(data, cfg)
     assert set(full.labels.dropna()) <= {"stress", "concentration", "broadening"}
     day = full.labels.index[len(full.labels) * 2 // 3]
@@ -224,7 +224,7 @@ def test_axes_score_a_day_with_a_missing_series(copy_dir):
     cut = rates["date"] >= "2003-06-01"
     rates.loc[cut, "baa_spread"] = ""
     rates.to_csv(d / "rates.csv", index=False)
-    cfg = Config(model=ModelConfig(kind="axes"), train=TrainConfig(min_days=252))
+    cfg = Config(model=AxesConfig(), train=TrainConfig(min_days=252))
     data = load_data(d, cfg)
     model = fit_regime_model(data, cfg)
     assert "rt_credit_chg_21d" in model.feature_names
