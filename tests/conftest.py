@@ -60,6 +60,26 @@ def model(data):
     return fit_regime_model(data, fast_config())
 
 
+@pytest.fixture(scope="session")
+def long_market():
+    """15 years x 150 stocks of the built-in market (seed 5): long enough for a walk-forward to mean something."""
+    return simulate_market(seed=5, years=15, n_stocks=150)
+
+
+@pytest.fixture(scope="session")
+def long_data(long_market, tmp_path_factory):
+    """The long market written as Parquet and loaded with the fast config."""
+    return load_data(write_market(long_market, tmp_path_factory.mktemp("long"), "parquet"), fast_config())
+
+
+@pytest.fixture(scope="session")
+def long_walk_forward(long_data, long_market):
+    """The fast config's walk-forward over the long market, scored against its truth."""
+    from regime.backtest import walk_forward
+
+    return walk_forward(long_data, fast_config(), truth=long_market.truth)
+
+
 @pytest.fixture
 def copy_dir(market_dir, tmp_path):
     """A fresh, editable copy of the small market directory."""

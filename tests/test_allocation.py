@@ -14,31 +14,28 @@ from regime.allocation import (
     target_weights,
     tilt_table,
 )
-from regime.backtest import walk_forward
 from regime.config import AllocationConfig, Config, RolesConfig
-from regime.data import MarketData, load_data
+from regime.data import MarketData
 from regime.errors import ConfigError, DataError
 from regime.metrics import run_lengths
-from regime.synth import simulate_market, write_market
 
-from .conftest import fast_config
 
 IDS = ["concentration", "broadening", "stress"]
 
 
 @pytest.fixture(scope="module")
-def market():
-    return simulate_market(seed=5, years=15, n_stocks=150)
+def market(long_market):
+    return long_market
 
 
 @pytest.fixture(scope="module")
-def data(market, tmp_path_factory):
-    return load_data(write_market(market, tmp_path_factory.mktemp("alloc"), "parquet"), fast_config())
+def data(long_data):
+    return long_data
 
 
 @pytest.fixture(scope="module")
-def wf(data, market):
-    return walk_forward(data, fast_config(), truth=market.truth)
+def wf(long_walk_forward):
+    return long_walk_forward
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from regime.pipeline import fit_on_features
 from regime.features import build_features
 
 from regime.data import load_data
-from regime.synth import simulate_market, write_market
 
 from .conftest import blank_rates, cut_constituents, fast_config
 
@@ -26,19 +25,13 @@ def cfg():
 
 
 @pytest.fixture(scope="module")
-def long_market():  # not `market`: that name is the conftest market behind `copy_dir`
-    """15 years x 150 stocks: long enough for a walk-forward to mean something."""
-    return simulate_market(seed=5, years=15, n_stocks=150)
+def data(long_data):
+    return long_data
 
 
 @pytest.fixture(scope="module")
-def data(long_market, tmp_path_factory, cfg):
-    return load_data(write_market(long_market, tmp_path_factory.mktemp("bt"), "parquet"), cfg)
-
-
-@pytest.fixture(scope="module")
-def result(data, long_market, cfg):
-    return walk_forward(data, cfg, truth=long_market.truth)
+def result(long_walk_forward):
+    return long_walk_forward
 
 
 def test_output_layout_and_invariants(result, data):
