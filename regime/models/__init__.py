@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..config import ModelConfig
 from ._axes import AXES_STATES, AxesRegime
 from ._base import RegimeEstimator
-from ._filter import forward_filter
+from ._kernels import forward_filter
 from ._gmm import GaussianMixtureRegime
 from ._hmm import GaussianHMMRegime
 from ._jump import JumpModelRegime

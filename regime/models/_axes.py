@@ -46,57 +46,16 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import RegimeEstimator
-from ._filter import forward_filter
+from ._kernels import forward_filter, smoothed_posteriors
 
 __all__ = ["AxesRegime", "AXES_STATES"]
 
 log = logging.getLogger(__name__)
 
-try:  # hmmlearn's compiled forward-backward kernels
-    from hmmlearn._hmmc import backward_scaling as _backward_scaling
-    from hmmlearn._hmmc import forward_scaling as _forward_scaling
-except ImportError:  # pragma: no cover
-    _forward_scaling = _backward_scaling = None
-
 #: The combined states, in output order.
 AXES_STATES = ("stress", "concentration", "broadening")
 
 _LOG2PI = np.log(2.0 * np.pi)
-
-
-def _posteriors_python(B: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
-    n, k = B.shape
-    fwd = np.empty((n, k))
-    c = np.empty(n)
-    prior = start
-    for t in range(n):
-        f = prior * B[t]
-        c[t] = f.sum()
-        fwd[t] = f / c[t]
-        prior = fwd[t] @ A
-    bwd = np.ones((n, k))
-    for t in range(n - 2, -1, -1):
-        bwd[t] = (A @ (B[t + 1] * bwd[t + 1])) / c[t + 1]
-    g = fwd * bwd
-    return g / g.sum(axis=1, keepdims=True)
-
-
-def smoothed_posteriors(log_b: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """``P(s_t | x_1..x_T)`` by forward-backward; for fitting on a training window only (it looks ahead)."""
-    B = np.ascontiguousarray(np.exp(log_b - log_b.max(axis=1, keepdims=True)))
-    start = np.ascontiguousarray(start, dtype=float)
-    A = np.ascontiguousarray(A, dtype=float)
-    if _forward_scaling is not None:
-        try:
-            _, fwd, scale = _forward_scaling(start, A, B)
-            bwd = _backward_scaling(start, A, B, scale)
-            g = np.asarray(fwd) * np.asarray(bwd)
-            g /= g.sum(axis=1, keepdims=True)
-            if np.isfinite(g).all():
-                return g
-        except (ValueError, RuntimeError, FloatingPointError) as exc:  # pragma: no cover
-            log.debug("compiled forward-backward failed (%s); using the Python loop", exc)
-    return _posteriors_python(B, start, A)
 
 
 def _gauss_loglik_missing(X: np.ndarray, obs: np.ndarray, means: np.ndarray, cov: np.ndarray) -> np.ndarray:

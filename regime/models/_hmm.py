@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import RegimeEstimator, gaussian_log_emission
-from ._filter import forward_filter
+from ._kernels import forward_filter
 
 log = logging.getLogger(__name__)
 

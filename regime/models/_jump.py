@@ -18,58 +18,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import RegimeEstimator
-from ._filter import forward_filter
+from ._kernels import _switch_matrix, forward_filter, penalised_viterbi
 
 log = logging.getLogger(__name__)
-
-try:  # hmmlearn's compiled kernels
-    from hmmlearn import _hmmc
-except ImportError:  # pragma: no cover
-    _hmmc = None
-
 
 def _losses(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Half squared Euclidean distance of every row to every centre: (n_samples, n_states)."""
     sq = (X**2).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
     return 0.5 * np.maximum(sq, 0.0)
-
-
-def _switch_matrix(k: int, cost: float) -> np.ndarray:
-    """Log 'transition' weights: 0 to stay, -cost to switch."""
-    return np.where(np.eye(k, dtype=bool), 0.0, -cost)
-
-
-def _viterbi_python(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    n, k = L.shape
-    V = np.empty((n, k))
-    V[0] = L[0]
-    for t in range(1, n):
-        prev = V[t - 1]
-        V[t] = L[t] + np.minimum(prev, prev.min() + penalty)
-    seq = np.empty(n, dtype=np.int64)
-    seq[-1] = int(np.argmin(V[-1]))
-    for t in range(n - 2, -1, -1):
-        cur = seq[t + 1]
-        j = int(np.argmin(V[t]))
-        seq[t] = cur if V[t, cur] <= V[t, j] + penalty else j
-    return seq, float(V[-1].min())
-
-
-def _viterbi(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    """The state sequence minimising the sum of losses + penalty x number of switches.
-
-    This is a Viterbi path with log-emissions -L and log-transitions 0 (stay)
-    or -penalty (switch), so hmmlearn's compiled Viterbi solves it exactly.
-    """
-    n, k = L.shape
-    if _hmmc is not None:
-        try:
-            # hmmlearn takes start and transition weights as probabilities and logs them itself
-            logprob, seq = _hmmc.viterbi(np.ones(k), np.exp(_switch_matrix(k, penalty)), np.ascontiguousarray(-L))
-            return np.asarray(seq, dtype=np.int64), float(-logprob)
-        except (ValueError, RuntimeError) as exc:  # pragma: no cover
-            log.debug("compiled Viterbi failed (%s); using the Python loop", exc)
-    return _viterbi_python(L, penalty)
 
 
 class JumpModelRegime(RegimeEstimator):
@@ -155,7 +111,7 @@ class JumpModelRegime(RegimeEstimator):
         seq = None
         obj = np.inf
         for it in range(1, self.n_iter + 1):
-            new_seq, new_obj = _viterbi(_losses(X, centers), self.jump_penalty)
+            new_seq, new_obj = penalised_viterbi(_losses(X, centers), self.jump_penalty)
             for k in range(self.n_components):
                 rows = new_seq == k
                 if rows.any():
@@ -230,4 +186,4 @@ class JumpModelRegime(RegimeEstimator):
         """Minus the penalised objective per sample of the best sequence for ``X``."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return -_viterbi(_losses(X, self.means_), self.jump_penalty)[1] / X.shape[0]
+        return -penalised_viterbi(_losses(X, self.means_), self.jump_penalty)[1] / X.shape[0]

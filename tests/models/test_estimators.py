@@ -15,7 +15,6 @@ from regime.models import (
     forward_filter,
     make_estimator,
 )
-from regime.models._jump import _viterbi, _viterbi_python
 
 
 @parametrize_with_checks([GaussianHMMRegime(n_init=2), GaussianMixtureRegime(n_init=2), JumpModelRegime(n_init=2),
@@ -161,15 +160,6 @@ def test_jump_filtered_probabilities_prefix_and_temperature():
     assert 0.5 <= est.temperature_ <= 200
     fixed = JumpModelRegime(n_init=3, random_state=0, temperature=1.0).fit(X)
     assert fixed.temperature_ == 1.0
-
-
-def test_compiled_viterbi_matches_python():
-    rng = np.random.default_rng(3)
-    for _ in range(10):
-        L = rng.random((300, 3)) * 4
-        (a, oa), (b, ob) = _viterbi(L, 1.5), _viterbi_python(L, 1.5)
-        assert oa == pytest.approx(ob)
-        assert L[np.arange(300), a].sum() + 1.5 * np.count_nonzero(np.diff(a)) == pytest.approx(oa)
 
 
 def test_markov_switching_recovers_means_and_filters_causally():
