@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 
@@ -14,6 +15,25 @@ from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 from ._base import RegimeEstimator
 
 log = logging.getLogger(__name__)
+
+#: statsmodels >= 0.15 takes the random search's generator as ``rng``; older versions draw from numpy's global RNG
+_FIT_TAKES_RNG = "rng" in inspect.signature(MarkovRegression.fit).parameters
+
+
+def _search_fit(mod: MarkovRegression, seed: int, **kwargs):
+    """``mod.fit`` with a random search for start parameters drawn from ``RandomState(seed)``.
+
+    The caller's global numpy stream is left as it was: older statsmodels, which search with numpy's global
+    RNG, see it seeded with ``seed`` (the same draws) and restored afterwards.
+    """
+    if _FIT_TAKES_RNG:
+        return mod.fit(search_reps=10, rng=np.random.RandomState(seed), **kwargs)
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        return mod.fit(search_reps=10, **kwargs)
+    finally:
+        np.random.set_state(state)
 
 
 class MarkovSwitchingRegime(RegimeEstimator):
@@ -109,8 +129,7 @@ class MarkovSwitchingRegime(RegimeEstimator):
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        np.random.seed(rng.randint(np.iinfo(np.int32).max))  # statsmodels searches with numpy's global RNG
-                        cand = mod.fit(search_reps=10, **kwargs)
+                        cand = _search_fit(mod, rng.randint(np.iinfo(np.int32).max), **kwargs)
                     if np.isfinite(cand.llf) and (res is None or cand.llf > res.llf):
                         res = cand
                     elif not np.isfinite(cand.llf):

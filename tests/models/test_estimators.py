@@ -190,3 +190,40 @@ def test_make_estimator_from_config():
     jm = make_estimator(ModelConfig(kind="jump", jump_penalty=7.0))
     assert isinstance(jm, JumpModelRegime) and jm.jump_penalty == 7.0
     assert isinstance(make_estimator(ModelConfig(kind="markov")), MarkovSwitchingRegime)
+
+
+def _markov_series(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    z = np.repeat([0, 1, 0, 1], n // 4)
+    return (np.array([0.0, 1.5])[z] + rng.normal(size=len(z)) * np.array([1.0, 0.5])[z])[:, None]
+
+
+def test_markov_fit_leaves_the_global_numpy_stream_alone():
+    y = _markov_series()
+    np.random.seed(123)
+    expected = np.random.random(5)
+    np.random.seed(123)
+    first = MarkovSwitchingRegime(n_components=2, n_init=2, random_state=0).fit(y)
+    np.testing.assert_array_equal(np.random.random(5), expected)
+    again = MarkovSwitchingRegime(n_components=2, n_init=2, random_state=0).fit(y)
+    np.testing.assert_array_equal(again.params_, first.params_)  # and the fit is reproducible
+
+
+def test_markov_search_on_statsmodels_with_a_global_rng(monkeypatch):
+    """statsmodels < 0.15 searches with numpy's global RNG: emulated, the fit is the same and the stream restored."""
+    from statsmodels.tsa.regime_switching import markov_switching
+
+    from regime.models import _markov
+
+    y = _markov_series(seed=1)
+    current = MarkovSwitchingRegime(n_components=2, n_init=2, random_state=0).fit(y)
+    orig = markov_switching.check_random_state
+    monkeypatch.setattr(markov_switching, "check_random_state",
+                        lambda rng=None, *a, **k: np.random.mtrand._rand if rng is None else orig(rng, *a, **k))
+    monkeypatch.setattr(_markov, "_FIT_TAKES_RNG", False)
+    np.random.seed(5)
+    expected = np.random.random(3)
+    np.random.seed(5)
+    old = MarkovSwitchingRegime(n_components=2, n_init=2, random_state=0).fit(y)
+    np.testing.assert_array_equal(np.random.random(3), expected)
+    np.testing.assert_array_equal(old.params_, current.params_)
