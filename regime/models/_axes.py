@@ -41,16 +41,21 @@ only); probabilities are forward-filtered: row t uses rows up to t.
 from __future__ import annotations
 
 import logging
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import RegimeEstimator
+from ._base import COUNT, NON_NEGATIVE, POSITIVE, RegimeEstimator, Run
 from ._kernels import forward_filter, smoothed_posteriors
 
 __all__ = ["AxesRegime", "AXES_STATES"]
 
 log = logging.getLogger(__name__)
+
+#: An expected spell length, in days: more than one.
+_SPELL_DAYS = Interval(Real, 1, None, closed="neither")
 
 #: The combined states, in output order.
 AXES_STATES = ("stress", "concentration", "broadening")
@@ -196,9 +201,28 @@ class AxesRegime(RegimeEstimator):
 
     n_components = 3
     covariance_type = "diag"
+    _parameter_constraints: dict = {
+        "axes": ["array-like"],
+        "risk_signs": ["array-like", None],
+        "stress_shift": [POSITIVE],
+        "stress_floor": [Real],
+        "prior_days": [NON_NEGATIVE],
+        "calm_days": [_SPELL_DAYS],
+        "stress_days": [_SPELL_DAYS],
+        "lead_days": [_SPELL_DAYS],
+        "clip": [POSITIVE],
+        "risk_evidence": [POSITIVE],
+        "lead_evidence": [POSITIVE],
+        "lead_ar": ["boolean"],
+        "lead_combine": [StrOptions({"mean", "none"})],
+        "n_iter": [COUNT],
+        "tol": [NON_NEGATIVE],
+        "warm_start": ["boolean"],
+    }
 
     def __init__(
         self,
+        *,
         axes: tuple[str, ...] = ("risk", "lead"),
         risk_signs: tuple[float, ...] | None = None,
         stress_shift: float = 1.5,
@@ -237,6 +261,9 @@ class AxesRegime(RegimeEstimator):
     def _validate(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, dtype=np.float64, reset=reset, ensure_all_finite="allow-nan",
                              ensure_min_samples=1 if not reset else 2)
+
+    def _check_n_samples(self, X: np.ndarray) -> None:
+        """Two axes of two states each: any number of training rows will do."""
 
     def _n_weight_parameters(self) -> int:
         return 0
@@ -373,15 +400,8 @@ class AxesRegime(RegimeEstimator):
 
         return self._em(mstep, lambda: self._lead_loglik(L), start, A, b)
 
-    def fit(self, X, y=None) -> AxesRegime:
-        """Fit both axes by EM on the training rows.
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "risk_means_")
-        X = self._validate(X, reset=not warm)
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """EM on each axis over the training rows (from the current parameters when warm): one run."""
         self.lead_phi_ = 0.0
         R, L = self._split(X)  # raw leadership: phi is 0 until fitted here
         if self.lead_ar:  # the leadership series' AR(1) coefficient on the training rows; then read innovations
@@ -392,9 +412,6 @@ class AxesRegime(RegimeEstimator):
         ll_r, it_r, conv_r = self._fit_risk(R, warm)
         ll_l, it_l, conv_l = self._fit_lead(L, warm)
         self.state_names_ = AXES_STATES
-        self.converged_ = bool(conv_r and conv_l)
-        self.n_iter_ = int(it_r + it_l)
-        self.lower_bound_ = float(ll_r + ll_l)
         axes = np.asarray(self.axes)
         means = np.full((3, X.shape[1]), np.nan)
         means[0, axes == "risk"] = self.risk_means_[1]
@@ -402,7 +419,7 @@ class AxesRegime(RegimeEstimator):
         means[1, axes == "lead"] = -self.lead_m_
         means[2, axes == "lead"] = self.lead_m_
         self.means_ = means
-        return self
+        return Run(None, ll_r + ll_l, ll_r + ll_l, it_r + it_l, conv_r and conv_l)
 
     # ------------------------------------------------------------------ inference
     def axis_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:

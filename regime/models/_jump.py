@@ -14,10 +14,10 @@ import logging
 
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import RegimeEstimator
+from ._base import NON_NEGATIVE, POSITIVE, RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, Run
 from ._kernels import _switch_matrix, forward_filter, penalised_viterbi
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,16 @@ class JumpModelRegime(RegimeEstimator):
     covariance_type = "spherical"
     _TEMPERATURES = np.geomspace(0.5, 200.0, 28)
 
+    _parameter_constraints: dict = {
+        **RESTART_CONSTRAINTS,
+        "jump_penalty": [NON_NEGATIVE],
+        "tol": [NON_NEGATIVE],
+        "temperature": [POSITIVE, StrOptions({"auto"})],
+    }
+
     def __init__(
         self,
+        *,
         n_components: int = 3,
         jump_penalty: float = 20.0,
         n_init: int = 10,
@@ -107,7 +115,9 @@ class JumpModelRegime(RegimeEstimator):
     def _n_weight_parameters(self) -> int:
         return 1
 
-    def _fit_once(self, X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
+    def _fit_one(self, X: np.ndarray, centers: np.ndarray) -> Run:
+        """Alternate centres and the penalised sequence from these centres; the score is minus the objective."""
+        centers = np.array(centers, dtype=float)
         seq = None
         obj = np.inf
         for it in range(1, self.n_iter + 1):
@@ -119,46 +129,27 @@ class JumpModelRegime(RegimeEstimator):
             done = seq is not None and (np.array_equal(new_seq, seq) or obj - new_obj <= self.tol * abs(obj))
             seq, obj = new_seq, new_obj
             if done:
-                return centers, seq, obj, it, True
+                return Run((centers, seq), -obj, -obj / X.shape[0], it, True)
         # the last centre update may still move the objective: report it honestly
-        return centers, seq, obj, self.n_iter, False
+        return Run((centers, seq), -obj, -obj / X.shape[0], self.n_iter, False)
 
-    def fit(self, X, y=None) -> JumpModelRegime:
-        """Fit centres and the penalised state sequence.
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "means_")
-        X = self._validate(X, reset=not warm)
-        self._check_n_samples(X)
-        rng = check_random_state(self.random_state)
+    def _init(self, X: np.ndarray, warm: bool):
+        """Each run's starting centres: k-means++ seeded from the stream, or (warm) the current centres."""
         if warm:
-            starts = [self.means_.copy()]
-        else:
-            starts = [
-                kmeans_plusplus(X, self.n_components, random_state=rng.randint(np.iinfo(np.int32).max))[0]
-                for _ in range(self.n_init)
-            ]
-        best = None
-        for c0 in starts:
-            res = self._fit_once(X, np.array(c0, dtype=float))
-            if best is None or res[2] < best[2]:
-                best = res
-        centers, seq, obj, n_it, conv = best
-        self.means_ = centers
-        self.labels_ = seq
-        self.n_iter_ = int(n_it)
-        self.converged_ = bool(conv)
-        self.lower_bound_ = float(-obj / X.shape[0])
+            return lambda rng: self.means_.copy()
+        return lambda rng: kmeans_plusplus(X, self.n_components, random_state=rng.randint(SEED_MAX))[0]
+
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """Fit centres and the penalised state sequence from ``n_init`` k-means++ starts; keep the lowest objective."""
+        best, _ = self._fit_restarts(X, self._fit_one, self._init(X, warm), warm=warm)
+        self.means_, self.labels_ = best.model
         if self.temperature != "auto":
             self.temperature_ = float(self.temperature)
         elif warm and hasattr(self, "temperature_"):  # refine around the previous choice
             self.temperature_ = self._choose_temperature(X, self.temperature_ * np.array([0.8, 1.0, 1.25]))
         else:
             self.temperature_ = self._choose_temperature(X, self._TEMPERATURES)
-        return self
+        return best
 
     def _filter(self, X: np.ndarray, tau: float) -> np.ndarray:
         k = self.n_components
