@@ -168,9 +168,9 @@ class AxesRegime(RegimeEstimator):
         the mean of the leadership series present (they largely measure one
         size factor, so their average loses little and cannot over-count);
         ``"none"``: every series, with a shared full covariance.
-    n_iter : int, default=50
+    n_iter : int, default=200
         EM iterations per axis.
-    tol : float, default=1e-4
+    tol : float, default=1e-3
         Stop when the mean log-likelihood gains less than this.
     warm_start : bool, default=False
         Refit from the current parameters.
@@ -236,8 +236,8 @@ class AxesRegime(RegimeEstimator):
         lead_evidence: float = 1.0,
         lead_ar: bool = True,
         lead_combine: str = "mean",
-        n_iter: int = 50,
-        tol: float = 1e-4,
+        n_iter: int = 200,
+        tol: float = 1e-3,
         warm_start: bool = False,
     ) -> None:
         self.axes = axes

@@ -35,7 +35,8 @@ class GaussianMixtureRegime(RegimeEstimator):
     reg_covar : float, default=1e-3
     warm_start : bool, default=False
         When already fitted, refit from the current parameters (one run).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -67,7 +68,7 @@ class GaussianMixtureRegime(RegimeEstimator):
         smoothing: float = 0.0,
         reg_covar: float = 1e-3,
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type

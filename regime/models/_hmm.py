@@ -54,7 +54,7 @@ class GaussianHMMRegime(RegimeEstimator):
         Maximum EM iterations per restart.
     tol : float, default=1e-3
         EM stops when the log-likelihood gains less than this.
-    sticky : float, default=0.0
+    sticky : float, default=50.0
         Dirichlet pseudo-counts added to the diagonal of the transition
         matrix: larger values favour persistent states.
     reg_covar : float, default=1e-3
@@ -63,7 +63,8 @@ class GaussianHMMRegime(RegimeEstimator):
         When already fitted, refit from the current parameters with a single
         run of EM (``n_init`` is then ignored), as scikit-learn's
         ``GaussianMixture`` does.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -103,10 +104,10 @@ class GaussianHMMRegime(RegimeEstimator):
         n_init: int = 5,
         n_iter: int = 200,
         tol: float = 1e-3,
-        sticky: float = 0.0,
+        sticky: float = 50.0,
         reg_covar: float = 1e-3,
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type

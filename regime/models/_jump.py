@@ -46,11 +46,11 @@ class JumpModelRegime(RegimeEstimator):
     Parameters
     ----------
     n_components : int, default=3
-    jump_penalty : float, default=20.0
+    jump_penalty : float, default=10.0
         Cost of one switch, in units of the half squared distance.
-    n_init : int, default=10
+    n_init : int, default=5
         Restarts from k-means++ centres; the lowest objective wins.
-    n_iter : int, default=30
+    n_iter : int, default=200
         Maximum alternations per restart.
     tol : float, default=1e-6
         Stop when the objective improves by less than this (relative).
@@ -62,7 +62,8 @@ class JumpModelRegime(RegimeEstimator):
         used, so nothing after the fit leaks in.
     warm_start : bool, default=False
         Refit from the current centres (one restart) when already fitted.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -95,13 +96,13 @@ class JumpModelRegime(RegimeEstimator):
         self,
         *,
         n_components: int = 3,
-        jump_penalty: float = 20.0,
-        n_init: int = 10,
-        n_iter: int = 30,
+        jump_penalty: float = 10.0,
+        n_init: int = 5,
+        n_iter: int = 200,
         tol: float = 1e-6,
         temperature: float | str = "auto",
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.jump_penalty = jump_penalty

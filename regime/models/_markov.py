@@ -46,14 +46,15 @@ class MarkovSwitchingRegime(RegimeEstimator):
     Parameters
     ----------
     n_components : int, default=3
-    n_init : int, default=3
+    n_init : int, default=5
         Restarts, each from the best of a random search for starting values;
         the best likelihood wins.
     n_iter : int, default=200
         Maximum iterations of the likelihood optimiser.
     warm_start : bool, default=False
         When already fitted, start from the current parameters.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -72,8 +73,8 @@ class MarkovSwitchingRegime(RegimeEstimator):
     covariance_type = "spherical"
     _parameter_constraints: dict = {**RESTART_CONSTRAINTS}
 
-    def __init__(self, *, n_components: int = 3, n_init: int = 3, n_iter: int = 200, warm_start: bool = False,
-                 random_state=None) -> None:
+    def __init__(self, *, n_components: int = 3, n_init: int = 5, n_iter: int = 200, warm_start: bool = False,
+                 random_state=0) -> None:
         self.n_components = n_components
         self.n_init = n_init
         self.n_iter = n_iter
