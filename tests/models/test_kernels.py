@@ -15,6 +15,8 @@ from regime.models._kernels import (
     smoothed_posteriors,
 )
 
+from ..conftest import load_script
+
 needs_hmmlearn = pytest.mark.skipif(_kernels._hmmc is None, reason="hmmlearn's compiled kernels are not importable")
 
 SHAPES = [(1, 2), (2, 3), (60, 2), (500, 3), (400, 4), (150, 6)]
@@ -201,3 +203,11 @@ def test_hmmlearn_private_kernels_are_imported_in_one_place():
     root = Path(_kernels.__file__).resolve().parents[1]
     users = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if "_hmmc" in p.read_text())
     assert users == ["models/_kernels.py"]
+
+
+def test_the_kernel_benchmark_runs(capsys):
+    load_script("bench_kernels").main(["--days", "300", "--states", "2", "3", "--repeat", "1"])
+    out = capsys.readouterr().out
+    assert "forward filter" in out and "penalised Viterbi" in out
+    for backend in available_backends():
+        assert f"  {backend} " in out
