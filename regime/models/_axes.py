@@ -40,7 +40,6 @@ only); probabilities are forward-filtered: row t uses rows up to t.
 
 from __future__ import annotations
 
-import logging
 from numbers import Real
 
 import numpy as np
@@ -51,8 +50,6 @@ from ._base import COUNT, NON_NEGATIVE, POSITIVE, RegimeEstimator, Run
 from ._kernels import forward_filter, smoothed_posteriors
 
 __all__ = ["AxesRegime", "AXES_STATES"]
-
-log = logging.getLogger(__name__)
 
 #: An expected spell length, in days: more than one.
 _SPELL_DAYS = Interval(Real, 1, None, closed="neither")

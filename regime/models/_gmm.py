@@ -84,9 +84,12 @@ class GaussianMixtureRegime(RegimeEstimator):
         return self.n_components - 1
 
     def _init(self, warm: bool):
-        """The mixture each run fits: a new one drawing its k-means start from the shared stream, or (warm)
-        the current one. One scikit-learn fit with ``n_init`` restarts draws each restart's start from one
-        ``RandomState`` in turn; single-restart fits sharing that stream draw exactly the same numbers."""
+        """The mixture each run fits: a new one, or (warm) the current one.
+
+        A new one draws its k-means start from the shared stream: one scikit-learn fit with ``n_init``
+        restarts draws each restart's start from one ``RandomState`` in turn, so single-restart fits sharing
+        that stream draw exactly the same numbers.
+        """
 
         def new(rng: np.random.RandomState) -> GaussianMixture:
             return GaussianMixture(

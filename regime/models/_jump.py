@@ -10,8 +10,6 @@ scikit-learn contract and give filtered probabilities like the other models.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils._param_validation import StrOptions
@@ -20,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import NON_NEGATIVE, POSITIVE, RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, Run
 from ._kernels import _switch_matrix, forward_filter, penalised_viterbi
 
-log = logging.getLogger(__name__)
 
 def _losses(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Half squared Euclidean distance of every row to every centre: (n_samples, n_states)."""
