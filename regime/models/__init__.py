@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from ..config import EstimatorConfig
 from ._axes import AXES_STATES, AxesRegime
-from ._base import RegimeEstimator
-from ._filter import forward_filter
+from ._base import RegimeEstimator, RestartsFailedError
 from ._gmm import GaussianMixtureRegime
 from ._hmm import GaussianHMMRegime
 from ._jump import JumpModelRegime
+from ._kernels import forward_filter
 from ._markov import MarkovSwitchingRegime
 from ._rules import RULE_STATES, RulesRegime
 
@@ -26,6 +26,7 @@ __all__ = [
     "JumpModelRegime",
     "MarkovSwitchingRegime",
     "RegimeEstimator",
+    "RestartsFailedError",
     "AxesRegime",
     "AXES_STATES",
     "RulesRegime",

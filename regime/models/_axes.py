@@ -40,63 +40,24 @@ only); probabilities are forward-filtered: row t uses rows up to t.
 
 from __future__ import annotations
 
-import logging
+from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import RegimeEstimator
-from ._filter import forward_filter
+from ._base import COUNT, NON_NEGATIVE, POSITIVE, RegimeEstimator, Run
+from ._kernels import forward_filter, smoothed_posteriors
 
 __all__ = ["AxesRegime", "AXES_STATES"]
 
-log = logging.getLogger(__name__)
-
-try:  # hmmlearn's compiled forward-backward kernels
-    from hmmlearn._hmmc import backward_scaling as _backward_scaling
-    from hmmlearn._hmmc import forward_scaling as _forward_scaling
-except ImportError:  # pragma: no cover
-    _forward_scaling = _backward_scaling = None
+#: An expected spell length, in days: more than one.
+_SPELL_DAYS = Interval(Real, 1, None, closed="neither")
 
 #: The combined states, in output order.
 AXES_STATES = ("stress", "concentration", "broadening")
 
 _LOG2PI = np.log(2.0 * np.pi)
-
-
-def _posteriors_python(B: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
-    n, k = B.shape
-    fwd = np.empty((n, k))
-    c = np.empty(n)
-    prior = start
-    for t in range(n):
-        f = prior * B[t]
-        c[t] = f.sum()
-        fwd[t] = f / c[t]
-        prior = fwd[t] @ A
-    bwd = np.ones((n, k))
-    for t in range(n - 2, -1, -1):
-        bwd[t] = (A @ (B[t + 1] * bwd[t + 1])) / c[t + 1]
-    g = fwd * bwd
-    return g / g.sum(axis=1, keepdims=True)
-
-
-def smoothed_posteriors(log_b: np.ndarray, start: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """``P(s_t | x_1..x_T)`` by forward-backward; for fitting on a training window only (it looks ahead)."""
-    B = np.ascontiguousarray(np.exp(log_b - log_b.max(axis=1, keepdims=True)))
-    start = np.ascontiguousarray(start, dtype=float)
-    A = np.ascontiguousarray(A, dtype=float)
-    if _forward_scaling is not None:
-        try:
-            _, fwd, scale = _forward_scaling(start, A, B)
-            bwd = _backward_scaling(start, A, B, scale)
-            g = np.asarray(fwd) * np.asarray(bwd)
-            g /= g.sum(axis=1, keepdims=True)
-            if np.isfinite(g).all():
-                return g
-        except (ValueError, RuntimeError, FloatingPointError) as exc:  # pragma: no cover
-            log.debug("compiled forward-backward failed (%s); using the Python loop", exc)
-    return _posteriors_python(B, start, A)
 
 
 def _gauss_loglik_missing(X: np.ndarray, obs: np.ndarray, means: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -204,9 +165,9 @@ class AxesRegime(RegimeEstimator):
         the mean of the leadership series present (they largely measure one
         size factor, so their average loses little and cannot over-count);
         ``"none"``: every series, with a shared full covariance.
-    n_iter : int, default=50
+    n_iter : int, default=200
         EM iterations per axis.
-    tol : float, default=1e-4
+    tol : float, default=1e-3
         Stop when the mean log-likelihood gains less than this.
     warm_start : bool, default=False
         Refit from the current parameters.
@@ -237,9 +198,28 @@ class AxesRegime(RegimeEstimator):
 
     n_components = 3
     covariance_type = "diag"
+    _parameter_constraints: dict = {
+        "axes": ["array-like"],
+        "risk_signs": ["array-like", None],
+        "stress_shift": [POSITIVE],
+        "stress_floor": [Real],
+        "prior_days": [NON_NEGATIVE],
+        "calm_days": [_SPELL_DAYS],
+        "stress_days": [_SPELL_DAYS],
+        "lead_days": [_SPELL_DAYS],
+        "clip": [POSITIVE],
+        "risk_evidence": [POSITIVE],
+        "lead_evidence": [POSITIVE],
+        "lead_ar": ["boolean"],
+        "lead_combine": [StrOptions({"mean", "none"})],
+        "n_iter": [COUNT],
+        "tol": [NON_NEGATIVE],
+        "warm_start": ["boolean"],
+    }
 
     def __init__(
         self,
+        *,
         axes: tuple[str, ...] = ("risk", "lead"),
         risk_signs: tuple[float, ...] | None = None,
         stress_shift: float = 1.5,
@@ -253,8 +233,8 @@ class AxesRegime(RegimeEstimator):
         lead_evidence: float = 1.0,
         lead_ar: bool = True,
         lead_combine: str = "mean",
-        n_iter: int = 50,
-        tol: float = 1e-4,
+        n_iter: int = 200,
+        tol: float = 1e-3,
         warm_start: bool = False,
     ) -> None:
         self.axes = axes
@@ -278,6 +258,9 @@ class AxesRegime(RegimeEstimator):
     def _validate(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, dtype=np.float64, reset=reset, ensure_all_finite="allow-nan",
                              ensure_min_samples=1 if not reset else 2)
+
+    def _check_n_samples(self, X: np.ndarray) -> None:
+        """Two axes of two states each: any number of training rows will do."""
 
     def _n_weight_parameters(self) -> int:
         return 0
@@ -414,15 +397,8 @@ class AxesRegime(RegimeEstimator):
 
         return self._em(mstep, lambda: self._lead_loglik(L), start, A, b)
 
-    def fit(self, X, y=None) -> AxesRegime:
-        """Fit both axes by EM on the training rows.
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "risk_means_")
-        X = self._validate(X, reset=not warm)
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """EM on each axis over the training rows (from the current parameters when warm): one run."""
         self.lead_phi_ = 0.0
         R, L = self._split(X)  # raw leadership: phi is 0 until fitted here
         if self.lead_ar:  # the leadership series' AR(1) coefficient on the training rows; then read innovations
@@ -433,9 +409,6 @@ class AxesRegime(RegimeEstimator):
         ll_r, it_r, conv_r = self._fit_risk(R, warm)
         ll_l, it_l, conv_l = self._fit_lead(L, warm)
         self.state_names_ = AXES_STATES
-        self.converged_ = bool(conv_r and conv_l)
-        self.n_iter_ = int(it_r + it_l)
-        self.lower_bound_ = float(ll_r + ll_l)
         axes = np.asarray(self.axes)
         means = np.full((3, X.shape[1]), np.nan)
         means[0, axes == "risk"] = self.risk_means_[1]
@@ -443,7 +416,7 @@ class AxesRegime(RegimeEstimator):
         means[1, axes == "lead"] = -self.lead_m_
         means[2, axes == "lead"] = self.lead_m_
         self.means_ = means
-        return self
+        return Run(None, ll_r + ll_l, ll_r + ll_l, it_r + it_l, conv_r and conv_l)
 
     # ------------------------------------------------------------------ inference
     def axis_probabilities(self, X) -> tuple[np.ndarray, np.ndarray]:

@@ -1,20 +1,79 @@
-"""Shared parts of the regime estimators."""
+"""Shared parts of the regime estimators: parameter checks, the fit skeleton and the restart loop."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any
+
 import numpy as np
 from scipy.stats import multivariate_normal
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+#: Parameter constraints the estimators share (scikit-learn's ``_param_validation``).
+COUNT = Interval(Integral, 1, None, closed="left")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+POSITIVE = Interval(Real, 0, None, closed="neither")
+COVARIANCE_TYPES = StrOptions({"full", "diag", "spherical", "tied"})
+RESTART_CONSTRAINTS: dict[str, list] = {
+    "n_components": [COUNT],
+    "n_init": [COUNT],
+    "n_iter": [COUNT],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+}
+
+#: Restart seeds are drawn as ``rng.randint(SEED_MAX)``.
+SEED_MAX = np.iinfo(np.int32).max
+
+
+class RestartsFailedError(ValueError):
+    """Every restart (or the single warm-started run) of a fit failed."""
+
+
+@dataclass
+class Run:
+    """The outcome of one restart.
+
+    Attributes
+    ----------
+    model : object
+        Whatever the estimator keeps from the run if it wins (a fitted object, parameters).
+    score : float
+        Higher is better; the best finite score wins, the first of equal scores. Non-finite: a failed run.
+    lower_bound : float
+        The estimator's ``lower_bound_`` if the run wins.
+    n_iter : int
+    converged : bool
+    warned : bool
+        The estimator has already warned about this run (a fallback): ``fit`` adds no convergence warning.
+    """
+
+    model: Any
+    score: float
+    lower_bound: float
+    n_iter: int
+    converged: bool
+    warned: bool = False
 
 
 class RegimeEstimator(DensityMixin, BaseEstimator):
     """Base of the regime estimators: unsupervised, time-ordered rows.
 
-    Subclasses set ``means_`` (n_states, n_features) and implement
-    ``predict_proba`` with filtered (causal) probabilities: row t of the
-    output depends on rows 0..t of ``X`` only.
+    Subclasses set ``means_`` (n_states, n_features), implement ``_fit(X, warm)`` and ``predict_proba``
+    with filtered (causal) probabilities: row t of the output depends on rows 0..t of ``X`` only.
+    ``fit`` validates the parameters and ``X``, decides whether to warm-start (:meth:`_is_warm`), calls
+    ``_fit`` (which restarts with :meth:`_fit_restarts` where it restarts) and records the kept run's
+    ``converged_``, ``n_iter_`` and ``lower_bound_``; ``converged_`` is what marks an estimator as fitted.
     """
+
+    _parameter_constraints: dict = {}
 
     def _validate(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, dtype=np.float64, reset=reset, ensure_min_samples=1 if not reset else 2)
@@ -24,6 +83,114 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_components={self.n_components}; "
                 "give more rows or fewer states"
+            )
+
+    def _is_warm(self) -> bool:
+        """Whether this fit starts from the current parameters: ``warm_start`` and an earlier fit."""
+        return bool(self.warm_start) and hasattr(self, "converged_")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit on the training rows; with ``warm_start``, an already fitted estimator refits from its parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One row per day, in time order.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        warm = self._is_warm()
+        X = self._validate(X, reset=not warm)
+        self._check_n_samples(X)
+        self._record_fit(self._fit(X, warm))
+        return self
+
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:  # pragma: no cover - every estimator overrides it
+        """Fit the estimator's own parameters; return the run whose convergence ``fit`` records."""
+        raise NotImplementedError
+
+    def _fit_restarts(
+        self,
+        X: np.ndarray,
+        fit_one: Callable[[np.ndarray, Any], Run],
+        init: Callable[[np.random.RandomState], Any],
+        *,
+        warm: bool,
+        n_init: int | None = None,
+        errors: tuple[type[BaseException], ...] = (),
+    ) -> tuple[Run, np.ndarray]:
+        """Fit from several starts and keep the best run: the restart loop every restarting estimator shares.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Validated training rows.
+        fit_one : callable
+            ``fit_one(X, start) -> Run``: one run from one start.
+        init : callable
+            ``init(rng) -> start``, called once before each run, in order, with
+            ``check_random_state(self.random_state)``: each estimator draws its starts (seeds, centres) from
+            that stream exactly as it always has.
+        warm : bool
+            A warm start: a single run.
+        n_init : int, optional
+            Runs from scratch (default ``self.n_init``).
+        errors : tuple of exception types
+            Exceptions that fail one run (its score is NaN) rather than the whole fit.
+
+        Returns
+        -------
+        best : Run
+        scores : ndarray of shape (n_runs,)
+            Every run's score, NaN for a run that raised.
+
+        Raises
+        ------
+        RestartsFailedError
+            No run gave a finite score.
+        """
+        rng = check_random_state(getattr(self, "random_state", None))
+        n_runs = 1 if warm else (self.n_init if n_init is None else n_init)
+        best, scores, last_error = None, [], None
+        for _ in range(n_runs):
+            start = init(rng)
+            try:
+                run = fit_one(X, start)
+            except errors as exc:
+                scores.append(np.nan)
+                last_error = exc
+                continue
+            scores.append(run.score)
+            if not np.isfinite(run.score):
+                last_error = f"non-finite score {run.score}"
+            elif best is None or run.score > best.score:
+                best = run
+        if best is None:
+            what = ("the warm-started run" if warm else "the one restart" if n_runs == 1
+                    else f"every one of the {n_runs} restarts")
+            raise RestartsFailedError(f"{type(self).__name__}: {what} failed (last: {last_error})")
+        return best, np.asarray(scores, dtype=float)
+
+    def _record_fit(self, run: Run) -> None:
+        """Set ``converged_``, ``n_iter_`` and ``lower_bound_`` from the kept run; warn if it did not converge.
+
+        The one convergence warning of every estimator (not repeated for a run the estimator has warned
+        about itself).
+        """
+        self.converged_ = bool(run.converged)
+        self.n_iter_ = int(run.n_iter)
+        self.lower_bound_ = float(run.lower_bound)
+        if not self.converged_ and not run.warned:
+            tol = getattr(self, "tol", None)
+            warnings.warn(
+                f"{type(self).__name__} did not converge: its best run stopped at n_iter={self.n_iter}"
+                + (f" (tol={tol}); raise n_iter or tol" if tol is not None else "; raise n_iter"),
+                ConvergenceWarning,
+                stacklevel=4,
             )
 
     def predict(self, X) -> np.ndarray:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from numbers import Real
 
 import numpy as np
 from scipy.signal import lfilter
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import RegimeEstimator
+from ._base import COVARIANCE_TYPES, NON_NEGATIVE, RESTART_CONSTRAINTS, RegimeEstimator, Run
 
 
 class GaussianMixtureRegime(RegimeEstimator):
@@ -25,7 +27,7 @@ class GaussianMixtureRegime(RegimeEstimator):
     n_components : int, default=3
     covariance_type : {"full", "diag", "spherical", "tied"}, default="full"
     n_init : int, default=5
-        Restarts; scikit-learn keeps the best lower bound.
+        Restarts from k-means starts; the best lower bound wins.
     n_iter : int, default=200
         Maximum EM iterations per restart.
     tol : float, default=1e-3
@@ -33,7 +35,8 @@ class GaussianMixtureRegime(RegimeEstimator):
     reg_covar : float, default=1e-3
     warm_start : bool, default=False
         When already fitted, refit from the current parameters (one run).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -46,8 +49,17 @@ class GaussianMixtureRegime(RegimeEstimator):
     model_ : sklearn.mixture.GaussianMixture
     """
 
+    _parameter_constraints: dict = {
+        **RESTART_CONSTRAINTS,
+        "covariance_type": [COVARIANCE_TYPES],
+        "tol": [NON_NEGATIVE],
+        "smoothing": [Interval(Real, 0, 1, closed="left")],
+        "reg_covar": [NON_NEGATIVE],
+    }
+
     def __init__(
         self,
+        *,
         n_components: int = 3,
         covariance_type: str = "full",
         n_init: int = 5,
@@ -56,7 +68,7 @@ class GaussianMixtureRegime(RegimeEstimator):
         smoothing: float = 0.0,
         reg_covar: float = 1e-3,
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -71,39 +83,47 @@ class GaussianMixtureRegime(RegimeEstimator):
     def _n_weight_parameters(self) -> int:
         return self.n_components - 1
 
-    def fit(self, X, y=None) -> GaussianMixtureRegime:
-        """Fit the mixture by EM with ``n_init`` restarts.
+    def _init(self, warm: bool):
+        """The mixture each run fits: a new one, or (warm) the current one.
 
-        Returns
-        -------
-        self
+        A new one draws its k-means start from the shared stream: one scikit-learn fit with ``n_init``
+        restarts draws each restart's start from one ``RandomState`` in turn, so single-restart fits sharing
+        that stream draw exactly the same numbers.
         """
-        warm = self.warm_start and hasattr(self, "model_")
-        X = self._validate(X, reset=not warm)
-        self._check_n_samples(X)
-        if warm:
-            gm = self.model_
-            gm.set_params(warm_start=True, max_iter=self.n_iter, tol=self.tol)
-        else:
-            gm = GaussianMixture(
+
+        def new(rng: np.random.RandomState) -> GaussianMixture:
+            return GaussianMixture(
                 n_components=self.n_components,
                 covariance_type=self.covariance_type,
-                n_init=self.n_init,
+                n_init=1,
                 max_iter=self.n_iter,
                 tol=self.tol,
                 reg_covar=self.reg_covar,
-                random_state=self.random_state,
+                random_state=rng,
             )
+
+        def current(rng: np.random.RandomState) -> GaussianMixture:
+            return self.model_.set_params(warm_start=True, max_iter=self.n_iter, tol=self.tol)
+
+        return current if warm else new
+
+    @staticmethod
+    def _fit_one(X: np.ndarray, gm: GaussianMixture) -> Run:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             gm.fit(X)
+        return Run(gm, gm.lower_bound_, gm.lower_bound_, gm.n_iter_, gm.converged_)
+
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """EM with ``n_init`` restarts (one run from the current parameters when warm); keep the best bound."""
+        best, _ = self._fit_restarts(X, self._fit_one, self._init(warm), warm=warm)
+        gm = best.model
+        if not warm:  # the settings of the one scikit-learn fit with n_init restarts these runs reproduce
+            gm.set_params(n_init=self.n_init, random_state=self.random_state)
         self.model_ = gm
         self.weights_ = gm.weights_
         self.means_ = gm.means_
-        self.converged_ = bool(gm.converged_)
-        self.n_iter_ = int(gm.n_iter_)
-        self.lower_bound_ = float(gm.lower_bound_)
-        return self
+        return best
 
     def predict_proba(self, X) -> np.ndarray:
         """Causal cluster probabilities, exponentially smoothed over past rows if ``smoothing``.

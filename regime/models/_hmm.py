@@ -8,12 +8,18 @@ from contextlib import contextmanager
 
 import numpy as np
 from hmmlearn.hmm import GaussianHMM
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import RegimeEstimator, gaussian_log_emission
-from ._filter import forward_filter
+from ._base import (
+    COVARIANCE_TYPES,
+    NON_NEGATIVE,
+    RESTART_CONSTRAINTS,
+    SEED_MAX,
+    RegimeEstimator,
+    Run,
+    gaussian_log_emission,
+)
+from ._kernels import forward_filter
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ class GaussianHMMRegime(RegimeEstimator):
         Maximum EM iterations per restart.
     tol : float, default=1e-3
         EM stops when the log-likelihood gains less than this.
-    sticky : float, default=0.0
+    sticky : float, default=50.0
         Dirichlet pseudo-counts added to the diagonal of the transition
         matrix: larger values favour persistent states.
     reg_covar : float, default=1e-3
@@ -57,7 +63,8 @@ class GaussianHMMRegime(RegimeEstimator):
         When already fitted, refit from the current parameters with a single
         run of EM (``n_init`` is then ignored), as scikit-learn's
         ``GaussianMixture`` does.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -81,17 +88,26 @@ class GaussianHMMRegime(RegimeEstimator):
         The fitted hmmlearn model of the best restart.
     """
 
+    _parameter_constraints: dict = {
+        **RESTART_CONSTRAINTS,
+        "covariance_type": [COVARIANCE_TYPES],
+        "tol": [NON_NEGATIVE],
+        "sticky": [NON_NEGATIVE],
+        "reg_covar": [NON_NEGATIVE],
+    }
+
     def __init__(
         self,
+        *,
         n_components: int = 3,
         covariance_type: str = "full",
         n_init: int = 5,
         n_iter: int = 200,
         tol: float = 1e-3,
-        sticky: float = 0.0,
+        sticky: float = 50.0,
         reg_covar: float = 1e-3,
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -110,74 +126,52 @@ class GaussianHMMRegime(RegimeEstimator):
         k = self.n_components
         return (k - 1) + k * (k - 1)
 
-    def fit(self, X, y=None) -> GaussianHMMRegime:
-        """Fit by EM with ``n_init`` restarts; keep the best log-likelihood.
+    def _init(self, warm: bool):
+        """The model each run fits: a new one seeded from the stream, or (warm) the current one."""
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One row per day, in time order.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "model_")
-        X = self._validate(X, reset=not warm)
-        self._check_n_samples(X)
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init)
-        best, best_score, scores, last_error = None, -np.inf, [], None
-        for seed in seeds:
-            if warm:
-                hmm = self.model_
-                hmm.init_params = ""
-                hmm.n_iter = self.n_iter
-                hmm.tol = self.tol
-            else:
-                hmm = GaussianHMM(
-                    n_components=self.n_components,
-                    covariance_type=self.covariance_type,
-                    n_iter=self.n_iter,
-                    tol=self.tol,
-                    min_covar=self.reg_covar,
-                    transmat_prior=self._weight_prior(),
-                    random_state=int(seed),
-                    implementation="log",
-                )
-            try:
-                with warnings.catch_warnings(), _quiet_hmmlearn():
-                    warnings.simplefilter("ignore")
-                    hmm.fit(X)
-                score = hmm.score(X) / X.shape[0]
-            except (ValueError, np.linalg.LinAlgError) as exc:
-                last_error = exc
-                scores.append(np.nan)
-                continue
-            scores.append(score)
-            if np.isfinite(score) and score > best_score:
-                best, best_score = hmm, score
-        if best is None:
-            raise ValueError(f"every one of the {self.n_init} EM restarts failed: {last_error}")
-        hist = list(best.monitor_.history)
-        self.model_ = best
-        self.startprob_ = np.asarray(best.startprob_, dtype=float)
-        self.transmat_ = np.asarray(best.transmat_, dtype=float)
-        self.means_ = np.asarray(best.means_, dtype=float)
-        self.covars_ = np.asarray(best.covars_, dtype=float)
-        self.n_iter_ = int(best.monitor_.iter)
-        self.converged_ = bool(len(hist) >= 2 and abs(hist[-1] - hist[-2]) < self.tol)
-        self.lower_bound_ = float(best_score)
-        self.init_scores_ = np.asarray(scores, dtype=float)
-        if not self.converged_:
-            warnings.warn(
-                f"GaussianHMMRegime: best restart did not converge in {self.n_iter} iterations "
-                f"(tol={self.tol}); raise n_iter or tol",
-                ConvergenceWarning,
-                stacklevel=2,
+        def new(rng: np.random.RandomState) -> GaussianHMM:
+            return GaussianHMM(
+                n_components=self.n_components,
+                covariance_type=self.covariance_type,
+                n_iter=self.n_iter,
+                tol=self.tol,
+                min_covar=self.reg_covar,
+                transmat_prior=self._weight_prior(),
+                random_state=int(rng.randint(SEED_MAX)),
+                implementation="log",
             )
-        return self
+
+        def current(rng: np.random.RandomState) -> GaussianHMM:
+            rng.randint(SEED_MAX)  # a warm refit has always drawn (and ignored) one seed: the stream stays the same
+            hmm = self.model_
+            hmm.init_params = ""
+            hmm.n_iter = self.n_iter
+            hmm.tol = self.tol
+            return hmm
+
+        return current if warm else new
+
+    def _fit_one(self, X: np.ndarray, hmm: GaussianHMM) -> Run:
+        with warnings.catch_warnings(), _quiet_hmmlearn():
+            warnings.simplefilter("ignore")
+            hmm.fit(X)
+        score = hmm.score(X) / X.shape[0]
+        hist = list(hmm.monitor_.history)
+        # hmmlearn also counts running out of iterations as convergence; this class does not
+        converged = len(hist) >= 2 and abs(hist[-1] - hist[-2]) < self.tol
+        return Run(hmm, score, score, hmm.monitor_.iter, converged)
+
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """EM with ``n_init`` restarts (one run when warm); keep the best log-likelihood."""
+        best, self.init_scores_ = self._fit_restarts(X, self._fit_one, self._init(warm), warm=warm,
+                                                     errors=(ValueError, np.linalg.LinAlgError))
+        hmm = best.model
+        self.model_ = hmm
+        self.startprob_ = np.asarray(hmm.startprob_, dtype=float)
+        self.transmat_ = np.asarray(hmm.transmat_, dtype=float)
+        self.means_ = np.asarray(hmm.means_, dtype=float)
+        self.covars_ = np.asarray(hmm.covars_, dtype=float)
+        return best
 
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
         return gaussian_log_emission(X, self.means_, self.covars_)

@@ -10,66 +10,19 @@ scikit-learn contract and give filtered probabilities like the other models.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
-from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import RegimeEstimator
-from ._filter import forward_filter
-
-log = logging.getLogger(__name__)
-
-try:  # hmmlearn's compiled kernels
-    from hmmlearn import _hmmc
-except ImportError:  # pragma: no cover
-    _hmmc = None
+from ._base import NON_NEGATIVE, POSITIVE, RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, Run
+from ._kernels import _switch_matrix, forward_filter, penalised_viterbi
 
 
 def _losses(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Half squared Euclidean distance of every row to every centre: (n_samples, n_states)."""
     sq = (X**2).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
     return 0.5 * np.maximum(sq, 0.0)
-
-
-def _switch_matrix(k: int, cost: float) -> np.ndarray:
-    """Log 'transition' weights: 0 to stay, -cost to switch."""
-    return np.where(np.eye(k, dtype=bool), 0.0, -cost)
-
-
-def _viterbi_python(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    n, k = L.shape
-    V = np.empty((n, k))
-    V[0] = L[0]
-    for t in range(1, n):
-        prev = V[t - 1]
-        V[t] = L[t] + np.minimum(prev, prev.min() + penalty)
-    seq = np.empty(n, dtype=np.int64)
-    seq[-1] = int(np.argmin(V[-1]))
-    for t in range(n - 2, -1, -1):
-        cur = seq[t + 1]
-        j = int(np.argmin(V[t]))
-        seq[t] = cur if V[t, cur] <= V[t, j] + penalty else j
-    return seq, float(V[-1].min())
-
-
-def _viterbi(L: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
-    """The state sequence minimising the sum of losses + penalty x number of switches.
-
-    This is a Viterbi path with log-emissions -L and log-transitions 0 (stay)
-    or -penalty (switch), so hmmlearn's compiled Viterbi solves it exactly.
-    """
-    n, k = L.shape
-    if _hmmc is not None:
-        try:
-            # hmmlearn takes start and transition weights as probabilities and logs them itself
-            logprob, seq = _hmmc.viterbi(np.ones(k), np.exp(_switch_matrix(k, penalty)), np.ascontiguousarray(-L))
-            return np.asarray(seq, dtype=np.int64), float(-logprob)
-        except (ValueError, RuntimeError) as exc:  # pragma: no cover
-            log.debug("compiled Viterbi failed (%s); using the Python loop", exc)
-    return _viterbi_python(L, penalty)
 
 
 class JumpModelRegime(RegimeEstimator):
@@ -90,11 +43,11 @@ class JumpModelRegime(RegimeEstimator):
     Parameters
     ----------
     n_components : int, default=3
-    jump_penalty : float, default=20.0
+    jump_penalty : float, default=10.0
         Cost of one switch, in units of the half squared distance.
-    n_init : int, default=10
+    n_init : int, default=5
         Restarts from k-means++ centres; the lowest objective wins.
-    n_iter : int, default=30
+    n_iter : int, default=200
         Maximum alternations per restart.
     tol : float, default=1e-6
         Stop when the objective improves by less than this (relative).
@@ -106,7 +59,8 @@ class JumpModelRegime(RegimeEstimator):
         used, so nothing after the fit leaks in.
     warm_start : bool, default=False
         Refit from the current centres (one restart) when already fitted.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -128,16 +82,24 @@ class JumpModelRegime(RegimeEstimator):
     covariance_type = "spherical"
     _TEMPERATURES = np.geomspace(0.5, 200.0, 28)
 
+    _parameter_constraints: dict = {
+        **RESTART_CONSTRAINTS,
+        "jump_penalty": [NON_NEGATIVE],
+        "tol": [NON_NEGATIVE],
+        "temperature": [POSITIVE, StrOptions({"auto"})],
+    }
+
     def __init__(
         self,
+        *,
         n_components: int = 3,
-        jump_penalty: float = 20.0,
-        n_init: int = 10,
-        n_iter: int = 30,
+        jump_penalty: float = 10.0,
+        n_init: int = 5,
+        n_iter: int = 200,
         tol: float = 1e-6,
         temperature: float | str = "auto",
         warm_start: bool = False,
-        random_state=None,
+        random_state=0,
     ) -> None:
         self.n_components = n_components
         self.jump_penalty = jump_penalty
@@ -151,11 +113,13 @@ class JumpModelRegime(RegimeEstimator):
     def _n_weight_parameters(self) -> int:
         return 1
 
-    def _fit_once(self, X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
+    def _fit_one(self, X: np.ndarray, centers: np.ndarray) -> Run:
+        """Alternate centres and the penalised sequence from these centres; the score is minus the objective."""
+        centers = np.array(centers, dtype=float)
         seq = None
         obj = np.inf
         for it in range(1, self.n_iter + 1):
-            new_seq, new_obj = _viterbi(_losses(X, centers), self.jump_penalty)
+            new_seq, new_obj = penalised_viterbi(_losses(X, centers), self.jump_penalty)
             for k in range(self.n_components):
                 rows = new_seq == k
                 if rows.any():
@@ -163,46 +127,27 @@ class JumpModelRegime(RegimeEstimator):
             done = seq is not None and (np.array_equal(new_seq, seq) or obj - new_obj <= self.tol * abs(obj))
             seq, obj = new_seq, new_obj
             if done:
-                return centers, seq, obj, it, True
+                return Run((centers, seq), -obj, -obj / X.shape[0], it, True)
         # the last centre update may still move the objective: report it honestly
-        return centers, seq, obj, self.n_iter, False
+        return Run((centers, seq), -obj, -obj / X.shape[0], self.n_iter, False)
 
-    def fit(self, X, y=None) -> JumpModelRegime:
-        """Fit centres and the penalised state sequence.
-
-        Returns
-        -------
-        self
-        """
-        warm = self.warm_start and hasattr(self, "means_")
-        X = self._validate(X, reset=not warm)
-        self._check_n_samples(X)
-        rng = check_random_state(self.random_state)
+    def _init(self, X: np.ndarray, warm: bool):
+        """Each run's starting centres: k-means++ seeded from the stream, or (warm) the current centres."""
         if warm:
-            starts = [self.means_.copy()]
-        else:
-            starts = [
-                kmeans_plusplus(X, self.n_components, random_state=rng.randint(np.iinfo(np.int32).max))[0]
-                for _ in range(self.n_init)
-            ]
-        best = None
-        for c0 in starts:
-            res = self._fit_once(X, np.array(c0, dtype=float))
-            if best is None or res[2] < best[2]:
-                best = res
-        centers, seq, obj, n_it, conv = best
-        self.means_ = centers
-        self.labels_ = seq
-        self.n_iter_ = int(n_it)
-        self.converged_ = bool(conv)
-        self.lower_bound_ = float(-obj / X.shape[0])
+            return lambda rng: self.means_.copy()
+        return lambda rng: kmeans_plusplus(X, self.n_components, random_state=rng.randint(SEED_MAX))[0]
+
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """Fit centres and the penalised state sequence from ``n_init`` k-means++ starts; keep the lowest objective."""
+        best, _ = self._fit_restarts(X, self._fit_one, self._init(X, warm), warm=warm)
+        self.means_, self.labels_ = best.model
         if self.temperature != "auto":
             self.temperature_ = float(self.temperature)
         elif warm and hasattr(self, "temperature_"):  # refine around the previous choice
             self.temperature_ = self._choose_temperature(X, self.temperature_ * np.array([0.8, 1.0, 1.25]))
         else:
             self.temperature_ = self._choose_temperature(X, self._TEMPERATURES)
-        return self
+        return best
 
     def _filter(self, X: np.ndarray, tau: float) -> np.ndarray:
         k = self.n_components
@@ -230,4 +175,4 @@ class JumpModelRegime(RegimeEstimator):
         """Minus the penalised objective per sample of the best sequence for ``X``."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return -_viterbi(_losses(X, self.means_), self.jump_penalty)[1] / X.shape[0]
+        return -penalised_viterbi(_losses(X, self.means_), self.jump_penalty)[1] / X.shape[0]

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
-from ._base import RegimeEstimator
+from ._base import RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, RestartsFailedError, Run
 
 log = logging.getLogger(__name__)
+
+#: statsmodels >= 0.15 takes the random search's generator as ``rng``; older versions draw from numpy's global RNG
+_FIT_TAKES_RNG = "rng" in inspect.signature(MarkovRegression.fit).parameters
+
+
+def _search_fit(mod: MarkovRegression, seed: int, **kwargs):
+    """``mod.fit`` with a random search for start parameters drawn from ``RandomState(seed)``.
+
+    The caller's global numpy stream is left as it was: older statsmodels, which search with numpy's global
+    RNG, see it seeded with ``seed`` (the same draws) and restored afterwards.
+    """
+    if _FIT_TAKES_RNG:
+        return mod.fit(search_reps=10, rng=np.random.RandomState(seed), **kwargs)
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        return mod.fit(search_reps=10, **kwargs)
+    finally:
+        np.random.set_state(state)
 
 
 class MarkovSwitchingRegime(RegimeEstimator):
@@ -27,14 +46,15 @@ class MarkovSwitchingRegime(RegimeEstimator):
     Parameters
     ----------
     n_components : int, default=3
-    n_init : int, default=3
+    n_init : int, default=5
         Restarts, each from the best of a random search for starting values;
         the best likelihood wins.
     n_iter : int, default=200
         Maximum iterations of the likelihood optimiser.
     warm_start : bool, default=False
         When already fitted, start from the current parameters.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
+        Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
 
     Attributes
     ----------
@@ -51,9 +71,10 @@ class MarkovSwitchingRegime(RegimeEstimator):
     """
 
     covariance_type = "spherical"
+    _parameter_constraints: dict = {**RESTART_CONSTRAINTS}
 
-    def __init__(self, n_components: int = 3, n_init: int = 3, n_iter: int = 200, warm_start: bool = False,
-                 random_state=None) -> None:
+    def __init__(self, *, n_components: int = 3, n_init: int = 5, n_iter: int = 200, warm_start: bool = False,
+                 random_state=0) -> None:
         self.n_components = n_components
         self.n_init = n_init
         self.n_iter = n_iter
@@ -69,73 +90,63 @@ class MarkovSwitchingRegime(RegimeEstimator):
     def _model(self, y: np.ndarray) -> MarkovRegression:
         return MarkovRegression(y, k_regimes=self.n_components, trend="c", switching_variance=True)
 
-    def fit(self, X, y=None) -> MarkovSwitchingRegime:
-        """Fit by maximum likelihood (EM then quasi-Newton).
+    def _fit(self, X: np.ndarray, warm: bool) -> Run:
+        """Maximum likelihood (EM then quasi-Newton), each restart from the best of a random search.
 
-        Returns
-        -------
-        self
+        A warm start first tries the current parameters; if that fails, ``n_init + 2`` restarts follow.
         """
-        warm = self.warm_start and hasattr(self, "params_")
-        X = self._validate(X, reset=not warm)
-        self._check_n_samples(X)
         series = X[:, 0]
         scale = float(series.std()) or 1.0
         means = np.zeros((self.n_components, X.shape[1]))
         if self.n_components == 1:  # one regime: nothing switches
             self.scale_ = scale
             self.params_ = np.array([series.mean() / scale, 1.0])
-            self.converged_, self.n_iter_ = True, 0
             means[0, 0] = series.mean()
             self.means_ = means
-            self.lower_bound_ = self.score(X)
-            return self
+            return Run(None, np.nan, self.score(X), 0, True)
         mod = self._model(series / scale)
-        rng = check_random_state(self.random_state)
-        kwargs = dict(maxiter=self.n_iter, disp=False)
-        res, error = None, None
-        if warm:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    start = self._unscaled_to(self.params_, self.scale_, scale)
+
+        def fit_one(X: np.ndarray, start: int | np.ndarray) -> Run:
+            """From ``start`` parameters (an array), or from a random search seeded with ``start`` (an int)."""
+            kwargs = dict(maxiter=self.n_iter, disp=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if isinstance(start, np.ndarray):
                     res = mod.fit(start_params=start, em_iter=5, **kwargs)
-                if not np.isfinite(res.llf):
-                    res, error = None, "non-finite likelihood"
-            except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-                error = str(exc)
-        if res is None:  # n_init restarts, each from the best of a random search; keep the best likelihood
-            for _ in range(max(self.n_init, 1) + (2 if warm else 0)):
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        np.random.seed(rng.randint(np.iinfo(np.int32).max))  # statsmodels searches with numpy's global RNG
-                        cand = mod.fit(search_reps=10, **kwargs)
-                    if np.isfinite(cand.llf) and (res is None or cand.llf > res.llf):
-                        res = cand
-                    elif not np.isfinite(cand.llf):
-                        error = "non-finite likelihood"
-                except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
-                    error = str(exc)
-        self.scale_ = scale
-        if res is None:
+                else:
+                    res = _search_fit(mod, start, **kwargs)
+            info = res.mle_retvals or {}
+            return Run(res, res.llf, res.llf / X.shape[0], info.get("iterations", 0), info.get("converged", False))
+
+        def current(rng: np.random.RandomState) -> np.ndarray:
+            return self._unscaled_to(self.params_, self.scale_, scale)
+
+        def seed(rng: np.random.RandomState) -> int:
+            return rng.randint(SEED_MAX)
+
+        errors = (ValueError, np.linalg.LinAlgError, RuntimeError)
+        try:
+            try:
+                best, _ = self._fit_restarts(X, fit_one, current if warm else seed, warm=warm, errors=errors)
+            except RestartsFailedError:
+                if not warm:
+                    raise
+                best, _ = self._fit_restarts(X, fit_one, seed, warm=False, n_init=self.n_init + 2, errors=errors)
+        except RestartsFailedError as exc:
             warnings.warn(
-                f"MarkovSwitchingRegime: the likelihood optimiser failed ({error}); using moment-based "
-                "parameters from quantile groups (converged_ = False)",
+                f"{exc}; using moment-based parameters from quantile groups (converged_ = False)",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
+            self.scale_ = scale
             self.params_ = self._moment_params(mod, series / scale)
-            self.converged_, self.n_iter_ = False, 0
-            self.lower_bound_ = self.score(X)
+            best = Run(None, np.nan, self.score(X), 0, False, warned=True)
         else:
-            self.params_ = np.asarray(res.params, dtype=float)
-            self.converged_ = bool(res.mle_retvals.get("converged", False)) if res.mle_retvals else False
-            self.n_iter_ = int(res.mle_retvals.get("iterations", 0)) if res.mle_retvals else 0
-            self.lower_bound_ = float(res.llf / X.shape[0])
+            self.scale_ = scale
+            self.params_ = np.asarray(best.model.params, dtype=float)
         means[:, 0] = self._state_means() * scale
         self.means_ = means
-        return self
+        return best
 
     def _moment_params(self, mod: MarkovRegression, y: np.ndarray) -> np.ndarray:
         """Means and variances of quantile groups, persistent transitions: a fallback that always filters."""

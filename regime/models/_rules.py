@@ -19,10 +19,14 @@ is sure of itself, and the calibration metrics show what that costs.
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import RegimeEstimator
+from ._base import COUNT, RegimeEstimator, Run
 
 __all__ = ["RulesRegime", "RULE_STATES"]
 
@@ -65,7 +69,13 @@ class RulesRegime(RegimeEstimator):
     n_components = 3
     covariance_type = "spherical"
 
-    def __init__(self, threshold: float = 0.85, hold_days: int = 10, warm_start: bool = False) -> None:
+    _parameter_constraints: dict = {
+        "threshold": [Interval(Real, 0, 1, closed="neither")],
+        "hold_days": [COUNT],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(self, *, threshold: float = 0.85, hold_days: int = 10, warm_start: bool = False) -> None:
         self.threshold = threshold
         self.hold_days = hold_days
         self.warm_start = warm_start
@@ -89,8 +99,15 @@ class RulesRegime(RegimeEstimator):
             out[t] = current
         return out
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> RulesRegime:
         """Record the rule states' mean features on the training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 2)
+            The volatility percentile and the leadership spread, one row per day in time order.
+        y : ignored
 
         Returns
         -------
@@ -99,16 +116,12 @@ class RulesRegime(RegimeEstimator):
         X = self._validate(X, reset=True)
         if X.shape[1] != 2:
             raise ValueError(f"the rules model reads 2 columns (volatility percentile, leadership), got {X.shape[1]}")
-        if not 0.0 < self.threshold < 1.0 or int(self.hold_days) < 1:
-            raise ValueError("threshold must be in (0, 1) and hold_days >= 1")
         states = self._held(self._raw_states(X))
         self.means_ = np.array([
             X[states == k].mean(axis=0) if (states == k).any() else np.full(X.shape[1], np.nan) for k in range(3)
         ])
         self.state_names_ = RULE_STATES
-        self.converged_ = True
-        self.n_iter_ = 0
-        self.lower_bound_ = 0.0
+        self._record_fit(Run(None, 0.0, 0.0, 0, True))  # nothing to iterate: converged, 0 iterations, bound 0
         return self
 
     def predict_proba(self, X) -> np.ndarray:

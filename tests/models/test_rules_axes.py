@@ -8,7 +8,6 @@ from regime.backtest import walk_forward
 from regime.config import AxesConfig, Config, RulesConfig, TrainConfig
 from regime.features import build_features
 from regime.models import AxesRegime, RulesRegime
-from regime.models._axes import smoothed_posteriors
 from regime.pipeline import fit_regime_model
 
 # ------------------------------------------------------------------------------------------------ rules
@@ -192,17 +191,6 @@ def test_lead_ar_on_independent_noise_keeps_the_leadership():
     _, b_ar = ar.axis_probabilities(X)
     assert ((b_plain > 0.5) == (b_ar > 0.5)).mean() > 0.95
     assert ((b_ar > 0.5) == (lead == 1)).mean() > 0.85
-
-
-def test_smoothed_posteriors_match_the_python_loop():
-    from regime.models._axes import _posteriors_python
-
-    rng = np.random.default_rng(2)
-    logb = rng.standard_normal((200, 2))
-    A = np.array([[0.95, 0.05], [0.1, 0.9]])
-    start = np.array([0.6, 0.4])
-    B = np.exp(logb - logb.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(smoothed_posteriors(logb, start, A), _posteriors_python(B, start, A), atol=1e-10)
 
 
 def test_axes_model_in_the_pipeline_is_prefix_safe(data):
