@@ -645,43 +645,21 @@ class RegimeRule(_Strict):
 
 
 def _default_regimes() -> dict[str, RegimeRule]:
-    return {
-        "concentration": RegimeRule(
-            name="Mega-cap concentration",
-            description="a few giants carry the cap-weighted index; equal weight, mid and small caps lag",
-            weights={
-                "rs_mega_large_mom_63d": 1.0,
-                "rs_ew_cw_mom_63d": -1.0,
-                "rs_small_large_mom_63d": -0.5,
-                "rs_mid_large_mom_63d": -0.5,
-                "br_top10_share": 0.5,
-                "rk_vol_21d": -0.5,
-            },
-        ),
-        "broadening": RegimeRule(
-            name="Broadening",
-            description="equal weight, mid and small caps lead and most stocks rise",
-            weights={
-                "rs_ew_cw_mom_63d": 1.0,
-                "rs_small_large_mom_63d": 0.5,
-                "rs_mid_large_mom_63d": 0.5,
-                "rs_mega_large_mom_63d": -0.5,
-                "br_above_50d": 0.5,
-                "rk_vol_21d": -0.5,
-            },
-        ),
-        "stress": RegimeRule(
-            name="Stress (risk-off)",
-            description="a falling market, high volatility, widening credit spreads",
-            weights={
-                "rk_vol_21d": 1.0,
-                "rk_drawdown": -1.0,
-                "rk_ret_63d": -0.5,
-                "rt_credit_chg_63d": 0.5,
-                "br_above_50d": -0.5,
-            },
-        ),
+    # id: (name, description, weights on a state's standardised feature means)
+    table = {
+        "concentration": ("Mega-cap concentration",
+                          "a few giants carry the cap-weighted index; equal weight, mid and small caps lag",
+                          {"rs_mega_large_mom_63d": 1.0, "rs_ew_cw_mom_63d": -1.0, "rs_small_large_mom_63d": -0.5,
+                           "rs_mid_large_mom_63d": -0.5, "br_top10_share": 0.5, "rk_vol_21d": -0.5}),
+        "broadening": ("Broadening", "equal weight, mid and small caps lead and most stocks rise",
+                       {"rs_ew_cw_mom_63d": 1.0, "rs_small_large_mom_63d": 0.5, "rs_mid_large_mom_63d": 0.5,
+                        "rs_mega_large_mom_63d": -0.5, "br_above_50d": 0.5, "rk_vol_21d": -0.5}),
+        "stress": ("Stress (risk-off)", "a falling market, high volatility, widening credit spreads",
+                   {"rk_vol_21d": 1.0, "rk_drawdown": -1.0, "rk_ret_63d": -0.5, "rt_credit_chg_63d": 0.5,
+                    "br_above_50d": -0.5}),
     }
+    return {rid: RegimeRule(name=name, description=text, weights=weights)
+            for rid, (name, text, weights) in table.items()}
 
 
 class DataConfig(_Strict):

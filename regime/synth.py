@@ -247,17 +247,11 @@ def regime_params(opts: SynthOptions) -> dict[str, dict[str, float]]:
 
 
 def regime_transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
-    """Where each regime's spell leads, for a variant.
+    """Where each regime's spell leads under the variant ``opts``, as ``{from: {to: probability}}``.
 
-    Parameters
-    ----------
-    opts : SynthOptions
-
-    Returns
-    -------
-    dict
-        ``{from: {to: probability}}``: :data:`TRANSITIONS` with moves into stress scaled by ``stress_entry`` and
-        each row renormalised, as a new dict: changing it does not change the generator.
+    These are :data:`TRANSITIONS` with moves into stress scaled by ``opts.stress_entry`` and each row
+    renormalised. The result is a new dict, as for :func:`regime_params`: changing it does not change the
+    generator.
     """
     if opts.stress_entry == 1.0:
         return {src: dict(row) for src, row in TRANSITIONS.items()}
