@@ -277,7 +277,7 @@ def signal(data_dir: str | Path, model: str | Path | None = None, backtest_csv: 
     """
     from .allocation import signal as make_signal
     from .config import load_config
-    from .data import load_data
+    from .data import load_data, parse_day
     from .scoring import label_history
 
     if model is not None and backtest_csv is not None:
@@ -290,9 +290,12 @@ def signal(data_dir: str | Path, model: str | Path | None = None, backtest_csv: 
         cfg = load_config(config_path) if config_path is not None else rmodel.config
         data = load_data(data_dir, rmodel.config)
         say("filtering")
+        last = data.dates[-1]
         data, _, probs = label_history(rmodel, data, asof)
         probs = probs.dropna()
         labels = rmodel.labels_from(probs)
+        if asof is not None and parse_day(asof) <= last:  # a weekend or holiday: the trading day before it
+            asof = data.dates[-1]
     sig = make_signal(probs, labels, data, cfg.allocation, asof)
     if json_out is not None:
         atomic_write_json(json_out, sig.to_dict())

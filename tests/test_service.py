@@ -36,6 +36,10 @@ def test_api_and_cli_give_the_same_score_signal_and_backtest(market_dir, tmp_pat
     sig = service.signal(market_dir, models_dir=tmp_path / "models", name="t", asof="2003-03-04").to_dict()
     assert sig == _cli_json("signal", "--data", market_dir, *models, "--asof", "2003-03-04")
 
+    saturday = service.signal(market_dir, models_dir=tmp_path / "models", name="t", asof="2003-03-08").to_dict()
+    assert saturday == service.signal(market_dir, models_dir=tmp_path / "models", name="t",
+                                      asof="2003-03-07").to_dict()  # the Friday before
+
     run = service.backtest(market_dir, tmp_path / "a.csv", FAST, refit_every=252)
     cli = _cli_json("backtest", "--data", market_dir, "--out", tmp_path / "b.csv", "--config", FAST,
                     "--refit-every", 252)
