@@ -6,7 +6,7 @@ import pytest
 from regime.data import load_data
 from regime.errors import DataError, ModelError
 from regime.features import build_features
-from regime.scoring import ScoreResult, score_day
+from regime.scoring import ScoreResult, label_history, score_day
 
 from .conftest import blank_rates, cut_constituents, fast_config
 
@@ -29,6 +29,19 @@ def test_score_prefix(model, data, cut):
     """Scoring day D from data that ends at D equals scoring D from the full data."""
     day = data.dates[cut]
     assert score_day(model, data.truncate(day)) == score_day(model, data, str(day.date()))
+
+
+@pytest.mark.parametrize("cut", [800, 1400])
+def test_label_history_prefix(model, data, cut):
+    """Features and filtered probabilities through D are those of the full history, cut at D."""
+    day = data.dates[cut]
+    _, feats, probs = label_history(model, data)
+    past, feats_d, probs_d = label_history(model, data, day)
+    assert past.dates[-1] == day and probs_d.index[-1] == day
+    pd.testing.assert_frame_equal(feats_d, feats.loc[:day])
+    pd.testing.assert_frame_equal(probs_d, probs.loc[:day])
+    saturday = day + pd.offsets.Week(weekday=5)  # a day between trading days: the data ends before it
+    assert label_history(model, data, saturday)[0].dates[-1] == data.dates[data.dates <= saturday][-1]
 
 
 def test_days_in_regime_counts_the_current_run(model, data):
