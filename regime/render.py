@@ -70,7 +70,7 @@ def show_json(payload: Any) -> None:
     print(json.dumps(payload, indent=2, default=str))
 
 
-def _pct(v: float | None, spec: str) -> str:
+def _num(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
@@ -242,7 +242,7 @@ def show_allocation(payload: dict[str, Any], out_dir: Path, as_json: bool) -> No
     for _, head, _ in cols:
         t.add_column(head, justify="right")
     for strat, row in payload["table"].items():
-        t.add_row(strat, *[_pct(row.get(k), f) for k, _, f in cols])
+        t.add_row(strat, *[_num(row.get(k), f) for k, _, f in cols])
     out.print(t)
     out.print("hit rate: share of months in which the regime strategy beat that row", style="dim")
     pb = payload["placebo_beaten"]

@@ -61,10 +61,6 @@ class TrainResult:
     metadata: dict[str, Any]
     summary: dict[str, Any]
 
-    @property
-    def converged(self) -> bool:
-        return bool(self.metadata["diagnostics"]["converged"])
-
 
 def train(data_dir: str | Path, config_path: str | Path | None = None, models_dir: str | Path = "models",
           name: str = "default", progress: Progress | None = None) -> TrainResult:
@@ -161,7 +157,6 @@ def feature_snapshot(data_dir: str | Path, config_path: str | Path | None = None
     data = load_data(data_dir, cfg)
     feats = build_features(data, cfg)
     target = Path(out) if out is not None else Path(features_dir) / f"{data.data_hash()[:16]}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
     write_table(feats, target)
     first = feats.dropna().index
     return {"path": str(target), "features": int(feats.shape[1]), "days": int(len(feats)),
@@ -335,7 +330,6 @@ def allocate_backtest(backtest_csv: str | Path, data_dir: str | Path, out_dir: s
         "last_day": str(res.returns.index[-1].date()),
         "config": res.config,
     }
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     with staged_directory(out_dir) as staged:
         write_table(frame, staged / "allocation.csv")
         atomic_write_json(staged / "allocation.json", payload)
