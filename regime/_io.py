@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,8 @@ def move_into_place(src: str | Path, dst: str | Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block succeeds.
 
-    The temporary name keeps the target's suffix (writers such as ``savefig`` infer the format from it).
+    The temporary name keeps the target's suffix (writers such as ``savefig`` infer the format from it) and is
+    unique to the call, so concurrent writers of one target do not clash: the last rename wins, whole.
     If the block raises, the temporary file is removed and ``path`` is untouched.
 
     Examples
@@ -44,7 +46,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    # a name of its own, so two processes writing the same target at once never share a temporary file
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
     try:
         yield tmp
         move_into_place(tmp, path)
