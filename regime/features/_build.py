@@ -11,7 +11,8 @@ import pandas as pd
 from ..config import PRICE_ROLES, RATE_ROLES, AxesConfig, Config, EstimatorConfig
 from ..data import MarketData
 from ..errors import DataError
-from ._breadth import breadth, breadth_proxies
+from ._breadth import breadth_from_aggregates, breadth_proxies
+from ._panel import panel_aggregates
 from ._rates import rate_features
 from ._relative import leadership, relative_strength
 from ._risk import risk_features
@@ -26,6 +27,11 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     rates aligned as of t), so truncating the data at D leaves every feature up
     to D unchanged. Rows before the windows fill are NaN.
 
+    The constituents' work is their daily aggregates
+    (:func:`regime.features._panel.panel_aggregates`), each day's from its own
+    lookback window only; :func:`regime.features.cached_features` stores them
+    and extends them day by day with exactly the same result.
+
     Parameters
     ----------
     data : MarketData
@@ -38,6 +44,18 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
         ``rs_`` (relative strength), ``ld_`` (daily leadership), ``br_``
         (breadth), ``px_`` (breadth proxies), ``rt_`` (rates) and ``rk_`` (risk).
     """
+    aggregates = None
+    if data.closes is not None:
+        aggregates = panel_aggregates(data.closes, data.caps, data.sectors, config.features)
+    return assemble_features(data, config, aggregates)
+
+
+def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`build_features` from the panel's daily aggregates (None when the data has no constituents).
+
+    Everything but the panel aggregates (relative strength, leadership, rates, risk, and the trailing means
+    and z-scores of the aggregates) is computed here over the whole history, every time.
+    """
     cfg = config.features
     levels = {r: s for r in PRICE_ROLES if (s := data.series(r)) is not None}
     parts: list[pd.DataFrame] = []
@@ -48,7 +66,9 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
             log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
     parts.append(leadership(levels, cfg))
     if data.closes is not None:
-        parts.append(breadth(data.closes, data.caps, cfg, data.sectors, benchmark=levels["large_cap"]))
+        if aggregates is None or len(aggregates) != len(data.dates):
+            raise ValueError("the panel aggregates must cover the data's dates")
+        parts.append(breadth_from_aggregates(aggregates, cfg, benchmark=levels["large_cap"]))
     else:
         parts.append(breadth_proxies(levels, cfg))
     rates = {r: s for r in RATE_ROLES if (s := data.series(r)) is not None}
