@@ -119,6 +119,8 @@ def show_score(result, as_json: bool) -> None:
 def show_features(info: dict[str, Any]) -> None:
     span = f"complete from {info['complete_from']}" if info["complete_from"] else "no day has every feature yet"
     out.print(f"wrote {info['path']}: {info['features']} features x {info['days']} days ({span})")
+    if info.get("snapshot") not in (None, "none", "off"):
+        out.print(f"[dim]constituents' daily aggregates: {info['snapshot']} (feature snapshot)[/]")
 
 
 def show_backtest(run, as_json: bool) -> None:

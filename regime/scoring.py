@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import pandas as pd
 
 from .data import MarketData, parse_day, snap_asof
 from .errors import DataError
-from .features import build_features
+from .features import cached_features
 from .pipeline import RegimeModel, labelled_rows
 
 __all__ = ["Driver", "ScoreResult", "score_day", "drivers", "run_length"]
@@ -137,11 +138,13 @@ def _undefined_message(model: RegimeModel, past: MarketData, feats: pd.DataFrame
 
 
 def label_history(model: RegimeModel, data: MarketData, through: str | pd.Timestamp | None = None,
-                  ) -> tuple[MarketData, pd.DataFrame, pd.DataFrame]:
+                  store: str | Path | None = None) -> tuple[MarketData, pd.DataFrame, pd.DataFrame]:
     """The data up to ``through``, its features and the model's filtered probabilities of every day.
 
     Nothing after ``through`` (default: the last day) is even loaded into the features, so each day's
-    probabilities use data up to that day only.
+    probabilities use data up to that day only. With ``store`` (a directory, e.g. ``features``) the
+    constituents' daily aggregates come from a feature snapshot there, extended by the days after it
+    (:func:`regime.features.cached_features`); the features are exactly those of a full rebuild.
 
     Returns
     -------
@@ -160,7 +163,7 @@ def label_history(model: RegimeModel, data: MarketData, through: str | pd.Timest
         The data lacks features the model was trained on.
     """
     past = data if through is None else data.truncate(parse_day(through))
-    feats = build_features(past, model.config)
+    feats = cached_features(past, model.config, store)
     model.check_features(feats, source=f"the data in {data.source}")
     return past, feats, model.filtered_probabilities(feats)
 
@@ -170,6 +173,7 @@ def score_day(
     data: MarketData,
     asof: str | pd.Timestamp | None = None,
     model_info: dict[str, Any] | None = None,
+    store: str | Path | None = None,
 ) -> ScoreResult:
     """Label one day with the trained model, using data up to that day only.
 
@@ -182,6 +186,8 @@ def score_day(
         uses the last trading day before it.
     model_info : dict, optional
         Extra facts about the model to echo in the result.
+    store : path, optional
+        A feature-snapshot directory (see :func:`label_history`); None computes every feature afresh.
 
     Raises
     ------
@@ -195,7 +201,7 @@ def score_day(
     day = data.dates[-1] if asof is None else snap_asof(
         data.dates, asof, "as-of date {day} is outside the data ({first} to {last}); "
         "pick a date in that range or update the data")
-    past, feats, probs = label_history(model, data, day)
+    past, feats, probs = label_history(model, data, day, store)
     row = feats.loc[day, model.feature_names]
     # a model that marginalises missing values (kind: axes) labels a day from the features that remain
     if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):

@@ -111,11 +111,13 @@ def _load_model(model: str | Path | None, models_dir: str | Path, name: str, say
 # ----------------------------------------------------------------------------------------- score
 def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str | Path = "models",
           name: str = "default", asof: str | None = None, json_out: str | Path | None = None,
-          progress: Progress | None = None):
+          progress: Progress | None = None, features_dir: str | Path | None = "features"):
     """Label the as-of day with a stored model: regime, confidence, probabilities, drivers.
 
     Uses the artifact ``model``, or ``<models_dir>/<name>/latest``; only data up to the as-of day is used.
-    With ``json_out`` the result is also written there as JSON.
+    With ``json_out`` the result is also written there as JSON. The constituents' feature work comes from the
+    feature snapshot in ``features_dir``, extended by the days after it (None: computed afresh; the result is
+    the same either way).
 
     Returns
     -------
@@ -129,7 +131,8 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     say(f"loading {data_dir}")
     data = load_data(data_dir, rmodel.config)
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
-    result = score_day(rmodel, data, asof, model_info=info)
+    say("scoring")
+    result = score_day(rmodel, data, asof, model_info=info, store=features_dir)
     if json_out is not None:
         atomic_write_json(json_out, result.to_dict())
     return result
@@ -138,29 +141,39 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
 # ----------------------------------------------------------------------------------------- features
 def feature_snapshot(data_dir: str | Path, config_path: str | Path | None = None,
                      features_dir: str | Path = "features", out: str | Path | None = None,
-                     progress: Progress | None = None) -> dict[str, Any]:
-    """Compute every feature the data supports (trailing windows only) and save a snapshot.
+                     progress: Progress | None = None, cache: bool = True) -> dict[str, Any]:
+    """Compute every feature the data supports (trailing windows only) and save them as a table.
 
-    The default file is ``<features_dir>/<first 16 hex digits of the data hash>.parquet``.
+    The default file is ``<features_dir>/<first 16 hex digits of the data hash>.parquet``. With ``cache`` the
+    constituents' daily aggregates come from (and update) the feature snapshot in ``features_dir`` (see
+    :func:`regime.features.cached_features`); the features are the same either way.
 
     Returns
     -------
     dict
-        ``path``, ``features``, ``days`` and ``complete_from`` (the first day with every feature, or None).
+        ``path``, ``features``, ``days``, ``complete_from`` (the first day with every feature, or None) and
+        ``snapshot`` (how the panel aggregates were obtained: ``exact``, ``extended``, ``built``, ``rebuilt``,
+        ``uncached``, ``none``, or ``off`` without ``cache``).
     """
     from .config import load_config
     from .data import load_data, write_table
-    from .features import build_features
+    from .features import assemble_features, build_features, cached_aggregates
 
     cfg = load_config(config_path)
-    _say(progress)(f"building features from {data_dir}")
+    say = _say(progress)
+    say(f"loading {data_dir}")
     data = load_data(data_dir, cfg)
-    feats = build_features(data, cfg)
+    say("building features")
+    if cache:
+        snap = cached_aggregates(data, cfg, features_dir)
+        feats, status = assemble_features(data, cfg, snap.aggregates), snap.status
+    else:
+        feats, status = build_features(data, cfg), "off"
     target = Path(out) if out is not None else Path(features_dir) / f"{data.data_hash()[:16]}.parquet"
     write_table(feats, target)
     first = feats.dropna().index
     return {"path": str(target), "features": int(feats.shape[1]), "days": int(len(feats)),
-            "complete_from": str(first[0].date()) if len(first) else None}
+            "complete_from": str(first[0].date()) if len(first) else None, "snapshot": status}
 
 
 # ----------------------------------------------------------------------------------------- backtest
@@ -259,11 +272,13 @@ def _backtest_inputs(backtest_csv: str | Path, data_dir: str | Path, config_path
 
 def signal(data_dir: str | Path, model: str | Path | None = None, backtest_csv: str | Path | None = None,
            config_path: str | Path | None = None, models_dir: str | Path = "models", name: str = "default",
-           asof: str | None = None, json_out: str | Path | None = None, progress: Progress | None = None):
+           asof: str | None = None, json_out: str | Path | None = None, progress: Progress | None = None,
+           features_dir: str | Path | None = "features"):
     """Target weights over the sleeves, decided at the as-of close, from a model or a backtest CSV.
 
     From a model, the filtered probabilities of every day up to the as-of day are computed from data up to
-    that day only. The allocation section is ``config_path``'s, else the model's (or the defaults with
+    that day only, with the constituents' feature work from the snapshot in ``features_dir`` (None: afresh).
+    The allocation section is ``config_path``'s, else the model's (or the defaults with
     ``backtest_csv``).
 
     Returns
@@ -286,7 +301,7 @@ def signal(data_dir: str | Path, model: str | Path | None = None, backtest_csv: 
         data = load_data(data_dir, rmodel.config)
         say("filtering")
         last = data.dates[-1]
-        data, _, probs = label_history(rmodel, data, asof)
+        data, _, probs = label_history(rmodel, data, asof, store=features_dir)
         probs = probs.dropna()
         labels = rmodel.labels_from(probs)
         if asof is not None and parse_day(asof) <= last:  # a weekend or holiday: the trading day before it
@@ -439,9 +454,10 @@ def demo(chart: str | Path = "regime_demo.png", seed: int = 7, years: float = 20
         _, rmodel, meta = _load_model(trained.path, tmp / "models", "demo", say)
         data = load_data(tmp / "data", rmodel.config)
         say("scoring the last day")
-        result = score_day(rmodel, data, model_info={"version": meta["package_version"]})
+        store = tmp / "features"  # the chart's features come from the snapshot the score just made
+        result = score_day(rmodel, data, model_info={"version": meta["package_version"]}, store=store)
         say("drawing the chart")
-        _, feats, probs = label_history(rmodel, data)
+        _, feats, probs = label_history(rmodel, data, store=store)
         labels = rmodel.labels_from(probs)
         plot_regimes(data.series("large_cap"), probs, labels, rmodel.regime_names, chart,
                      title="Built-in market: filtered regimes (in-sample fit, no look-ahead in the filter)",

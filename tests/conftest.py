@@ -38,6 +38,13 @@ def fast_config(**model) -> Config:
     return Config(model=m, train=TrainConfig(min_days=252))
 
 
+@pytest.fixture(autouse=True)
+def _own_working_directory(tmp_path_factory, monkeypatch):
+    """Each test runs in a fresh directory, so default output directories (``features/`` snapshots that score,
+    signal and features write, ``models/``) never land in the project."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 @pytest.fixture(scope="session")
 def market():
     """8 years x 120 stocks of the built-in market (seed 11)."""

@@ -44,6 +44,18 @@ def test_label_history_prefix(model, data, cut):
     assert label_history(model, data, saturday)[0].dates[-1] == data.dates[data.dates <= saturday][-1]
 
 
+def test_label_history_with_a_snapshot_is_the_same_day_by_day(model, data, tmp_path):
+    """Through a feature snapshot extended day by day, features and probabilities equal the full history's."""
+    _, feats, probs = label_history(model, data)
+    store = tmp_path / "features"
+    for k in (900, 901, 902, len(data.dates) - 1):
+        day = data.dates[k]
+        _, feats_d, probs_d = label_history(model, data, day, store=store)
+        pd.testing.assert_frame_equal(feats_d, feats.loc[:day], check_exact=True)
+        pd.testing.assert_frame_equal(probs_d, probs.loc[:day], check_exact=True)
+    assert score_day(model, data, store=store) == score_day(model, data)
+
+
 def test_days_in_regime_counts_the_current_run(model, data):
     day = data.dates[1500]
     r = score_day(model, data, str(day.date()))

@@ -58,3 +58,17 @@ def test_the_cli_module_only_parses_and_renders():
                  if isinstance(node, ast.ImportFrom) and node.level == 0}
     assert not imported & {"pandas", "numpy", "sklearn", "scipy"}
     assert len(src.splitlines()) < 350
+
+
+def test_score_and_signal_use_a_feature_snapshot_and_agree_without_it(market_dir, tmp_path):
+    service.train(market_dir, FAST, tmp_path / "models", "t")
+    kw = {"models_dir": tmp_path / "models", "name": "t"}
+    store = tmp_path / "features"
+    cached = service.score(market_dir, asof="2003-03-04", features_dir=store, **kw).to_dict()
+    assert len(list(store.glob("*/meta.json"))) == 1
+    assert cached == service.score(market_dir, asof="2003-03-04", features_dir=None, **kw).to_dict()
+    assert service.score(market_dir, features_dir=store, **kw) == service.score(market_dir, features_dir=None, **kw)
+    assert (service.signal(market_dir, asof="2003-03-04", features_dir=store, **kw).to_dict()
+            == service.signal(market_dir, asof="2003-03-04", features_dir=None, **kw).to_dict())
+    info = service.feature_snapshot(market_dir, FAST, features_dir=store, out=tmp_path / "f.parquet")
+    assert info["snapshot"] == "exact"  # the last score left the snapshot at the data's last day

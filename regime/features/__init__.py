@@ -1,13 +1,18 @@
 """Features: relative strength, breadth, rates and risk, all from trailing windows."""
 
 from ._breadth import breadth, breadth_proxies
-from ._build import axis_of, build_features, select_features, training_rows, usable_rows
+from ._build import assemble_features, axis_of, build_features, select_features, training_rows, usable_rows
 from ._rates import rate_features
 from ._relative import daily_z, leadership, relative_strength
 from ._risk import risk_features
+from ._snapshot import PanelSnapshot, cached_aggregates, cached_features
 
 __all__ = [
     "build_features",
+    "assemble_features",
+    "cached_features",
+    "cached_aggregates",
+    "PanelSnapshot",
     "axis_of",
     "usable_rows",
     "leadership",
