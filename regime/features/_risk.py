@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri  # the standard normal quantile (norm.ppf's kernel; scipy.stats imports slowly)
 
 from ..config import FeaturesConfig
 from ..measures import TRADING_DAYS
@@ -34,7 +34,7 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
         vol = lr.rolling(w).std()
         n = vol.expanding(min_periods=cfg.percentile_min_days).count()
         rank = vol.expanding(min_periods=cfg.percentile_min_days).rank()
-        out[f"rk_vol_q_{w}d"] = pd.Series(norm.ppf((rank - 0.5) / n), index=level.index)
+        out[f"rk_vol_q_{w}d"] = pd.Series(ndtri((rank - 0.5) / n), index=level.index)
     peak = level.rolling(cfg.drawdown_window, min_periods=cfg.drawdown_window).max()
     out["rk_drawdown"] = level / peak - 1.0
     for w in cfg.return_windows:
