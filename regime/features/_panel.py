@@ -50,6 +50,10 @@ def panel_lookback(cfg: FeaturesConfig) -> int:
     return max(max(cfg.breadth_ma_windows), cfg.breadth_window + 1, cfg.high_low_window, 2)
 
 
+#: The float64 aggregates; the others are int32 counts.
+_FLOAT = {"names_mean", "log_iqr", "sector_sd", "c_top", "c_all", "eff_names", "size_corr"}
+
+
 def aggregate_columns(cfg: FeaturesConfig, caps: bool, sectors: bool) -> list[str]:
     """The aggregate columns, in order, for a panel with or without caps and sectors."""
     cols = [c for w in cfg.breadth_ma_windows for c in (f"above_{w}", f"n_ma_{w}")]
@@ -118,9 +122,6 @@ def panel_aggregates(closes: pd.DataFrame, caps: pd.DataFrame | None, sectors: p
     return pd.DataFrame(out, index=closes.index[start:], columns=cols)
 
 
-_FLOAT = {"names_mean", "log_iqr", "sector_sd", "c_top", "c_all", "eff_names", "size_corr"}
-
-
 def _chunk(x: np.ndarray, caps: np.ndarray | None, sectors: np.ndarray | None, off: int,
            cfg: FeaturesConfig) -> dict[str, np.ndarray]:
     """Aggregates of rows ``off:`` of a chunk whose first ``off`` rows are lookback only (or the panel's start)."""
@@ -140,13 +141,9 @@ def _chunk(x: np.ndarray, caps: np.ndarray | None, sectors: np.ndarray | None, o
         out[f"above_{w}"], out[f"n_ma_{w}"] = above, n_ma
     del sums, abs_sums
 
-    prev, cur = x[off - 1 if off else 0:-1], x[off if off else 1:]
-    ad = _first_zero(off, (cur > prev).sum(axis=1, dtype=np.int32) - (cur < prev).sum(axis=1, dtype=np.int32))
-    out["ad_net"] = ad
-    out["n_chg"] = _first_zero(off, (valid[off - 1 if off else 0:-1] & valid[off if off else 1:]).sum(
-        axis=1, dtype=np.int32))
-    bw = cfg.breadth_window
-    out["n_up"], out["n_cmp"] = _versus_past(x, valid, bw, off)
+    up, down, out["n_chg"] = _versus_past(x, valid, 1, off)
+    out["ad_net"] = up - down
+    out["n_up"], _, out["n_cmp"] = _versus_past(x, valid, cfg.breadth_window, off)
 
     hw = cfg.high_low_window
     n_hi, n_lo, n_hl = (np.zeros(rows - off, dtype=np.int32) for _ in range(3))
@@ -184,20 +181,18 @@ def _chunk(x: np.ndarray, caps: np.ndarray | None, sectors: np.ndarray | None, o
     return out
 
 
-def _first_zero(off: int, values: np.ndarray) -> np.ndarray:
-    """Prepend a zero count for the panel's first row (no previous day) when the chunk starts there."""
-    return values if off else np.concatenate([np.zeros(1, dtype=values.dtype), values])
-
-
-def _versus_past(x: np.ndarray, valid: np.ndarray, lag: int, off: int) -> tuple[np.ndarray, np.ndarray]:
-    """Names above their close ``lag`` rows earlier, and names with both closes, for rows ``off:``."""
+def _versus_past(x: np.ndarray, valid: np.ndarray, lag: int, off: int) -> tuple[np.ndarray, ...]:
+    """For rows ``off:``: names above and below their close ``lag`` rows earlier, and names with both closes
+    (zero before the panel has ``lag`` earlier rows)."""
     rows = x.shape[0]
-    n_up, n_cmp = np.zeros(rows - off, dtype=np.int32), np.zeros(rows - off, dtype=np.int32)
+    above, below, both = (np.zeros(rows - off, dtype=np.int32) for _ in range(3))
     first = max(off, lag)
     if first < rows:
-        n_up[first - off:] = (x[first:] > x[first - lag:rows - lag]).sum(axis=1)
-        n_cmp[first - off:] = (valid[first:] & valid[first - lag:rows - lag]).sum(axis=1)
-    return n_up, n_cmp
+        now, then = x[first:], x[first - lag:rows - lag]
+        above[first - off:] = (now > then).sum(axis=1)
+        below[first - off:] = (now < then).sum(axis=1)
+        both[first - off:] = (valid[first:] & valid[first - lag:rows - lag]).sum(axis=1)
+    return above, below, both
 
 
 def _above_mean(x: np.ndarray, counts: np.ndarray, sums: np.ndarray, abs_sums: np.ndarray, w: int,
