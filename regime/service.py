@@ -25,6 +25,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .online import FetchResult, Sources, UpdateResult
+
 __all__ = [
     "BacktestRun",
     "DemoResult",
@@ -34,6 +36,7 @@ __all__ = [
     "demo",
     "evaluate",
     "feature_snapshot",
+    "fetch_data",
     "import_data",
     "import_french",
     "report",
@@ -41,6 +44,7 @@ __all__ = [
     "signal",
     "synth",
     "train",
+    "update_data",
 ]
 
 log = logging.getLogger(__name__)
@@ -394,6 +398,33 @@ def import_data(out_dir: str | Path, prices: Mapping[str, Sequence[Path]] | None
     return import_files(out_dir, spec["prices"], spec["rates"], spec["constituents"],
                         start=None if start is None else parse_day(start, "--start"),
                         end=None if end is None else parse_day(end, "--end"))
+
+
+def fetch_data(out_dir: str | Path, *, preset: str | None = None, tickers: Mapping[str, str] | None = None,
+               series: Mapping[str, str] | None = None, start: str | None = None, end: str | None = None,
+               config_out: str | Path | None = None, sources: Sources | None = None,
+               progress: Progress | None = None) -> FetchResult:
+    """Download ETFs or indices (Yahoo Finance) and FRED series into a data directory (see :func:`regime.online.fetch`).
+
+    With neither ``tickers`` nor ``series`` the ``us`` preset is fetched (SPY, RSP, QQQ, IJH, IJR, IWM; DFF,
+    DGS2, DGS10, BAA10Y); ``tickers`` and ``series`` (column -> symbol) add to a named ``preset``. Writes
+    ``prices.csv``, ``rates.csv``, ``source.json`` and a ``config.yaml`` with the roles (or ``config_out``).
+    """
+    from .online import fetch
+
+    return fetch(out_dir, preset=preset, tickers=tickers, series=series, start=start, end=end,
+                 config_out=config_out, sources=sources, progress=_say(progress))
+
+
+def update_data(data_dir: str | Path, *, end: str | None = None, overlap_days: int = 10,
+                sources: Sources | None = None, progress: Progress | None = None) -> UpdateResult:
+    """Append the days published since ``data_dir`` was fetched, and apply revisions (see :func:`regime.online.update`).
+
+    Idempotent (a second run writes nothing) and all-or-nothing (a failed download leaves every file whole).
+    """
+    from .online import update
+
+    return update(data_dir, end=end, overlap_days=overlap_days, sources=sources, progress=_say(progress))
 
 
 # ----------------------------------------------------------------------------------------- demo
