@@ -772,7 +772,7 @@ def fetch(out: str | Path, *, preset: str | None = None, tickers: Mapping[str, s
     tables = {PRICES: (prices, YAHOO, prices_map)}
     if rates is not None:
         tables[RATES] = (rates, FRED, rates_map)
-    warnings = _early_ends(tables, hi)
+    notes = _early_ends(tables, hi)
     roles = assign_roles(prices_map, rates_map)
     config_path = Path(config_out) if config_out is not None else out / CONFIG
     manifest = {
@@ -799,7 +799,7 @@ def fetch(out: str | Path, *, preset: str | None = None, tickers: Mapping[str, s
     log.info("wrote %s: %s", out, ", ".join(written))
     return FetchResult(out=out, config=config_path, start=_day(prices.index[0]) or "",
                        end=_day(prices.index[-1]) or "", days=int(len(prices)), columns=columns, roles=roles,
-                       warnings=tuple(warnings), written=written)
+                       warnings=tuple(notes), written=written)
 
 
 # ----------------------------------------------------------------------------------------- update
@@ -866,10 +866,10 @@ def _update_table(old: pd.DataFrame, file: str, kind: str, columns: Mapping[str,
         blank = np.isnan(before) & ~np.isnan(after)
         moved = ~same & ~blank
         known = ~np.isnan(before)
-        if kind == YAHOO and known.any() and moved[int(np.flatnonzero(known)[0])]:
+        first = int(np.flatnonzero(known)[0]) if known.any() else None
+        if kind == YAHOO and first is not None and moved[first]:
             # the first overlap close moved, so every close before it moved too: a dividend or split re-based
             # the adjusted history (a change confined to later days is a revision, replaced below)
-            first = int(np.flatnonzero(known)[0])
             ratio = after[known] / before[known]
             log.warning(
                 "%s column '%s' (%s %s): the adjusted closes of the %d overlap days from %s differ from the file "
@@ -950,11 +950,11 @@ def update(data_dir: str | Path, *, end: str | pd.Timestamp | None = None, overl
         new, done = _update_table(olds[file], file, entry["source"], entry["columns"], hi, overlap_days, sources, say)
         tables[file] = (new, entry["source"], entry["columns"])
         files.append(done)
-    warnings = _early_ends(tables, hi)
+    notes = _early_ends(tables, hi)
     changed = [f.file for f in files if f.changed]
     if not changed:
         log.info("%s is up to date; nothing written", data_dir)
-        return UpdateResult(data_dir=data_dir, files=tuple(files), warnings=tuple(warnings))
+        return UpdateResult(data_dir=data_dir, files=tuple(files), warnings=tuple(notes))
     manifest["updated"] = _now()
     manifest["end"] = _day(hi)
     for file in changed:
@@ -967,4 +967,4 @@ def update(data_dir: str | Path, *, end: str | pd.Timestamp | None = None, overl
         atomic_write_json(staged / MANIFEST, manifest)
     written = tuple(changed + [MANIFEST])
     log.info("updated %s: %s", data_dir, ", ".join(written))
-    return UpdateResult(data_dir=data_dir, files=tuple(files), warnings=tuple(warnings), written=written)
+    return UpdateResult(data_dir=data_dir, files=tuple(files), warnings=tuple(notes), written=written)

@@ -571,3 +571,21 @@ def test_real_yfinance_with_its_http_layer_replaced(monkeypatch, sleeps):
     with pytest.raises(DataError, match="rate-limited the download of NOPE3 2 times"):
         fetch_yahoo("NOPE3", lo, hi, src)
     assert sleeps == [1.0] and yfinance.config.debug.hide_exceptions is True  # restored
+
+
+@real
+def test_render_shows_fetch_and_update(tmp_path, fred, yahoo, sources, capsys):
+    from regime import render
+
+    result = fetch(tmp_path / "d", sources)
+    render.show_fetch(result, as_json=False)
+    text = capsys.readouterr().out
+    assert "prices.SPY" in text and "FRED DGS10" in text and "large_cap=SPY" in text
+    render.show_fetch(result, as_json=True)
+    assert json.loads(capsys.readouterr().out)["roles"]["mid_cap"] == "IJH"
+    update = service.update_data(tmp_path / "d", end="2012-07-31", sources=sources)
+    render.show_update(update, as_json=False)
+    text = capsys.readouterr().out
+    assert "prices.csv: 21 new rows; last day 2012-06-29 -> 2012-07-31" in text and "wrote prices.csv" in text
+    render.show_update(update, as_json=True)
+    assert json.loads(capsys.readouterr().out)["files"][0]["rows_added"] == 21
