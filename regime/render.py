@@ -283,6 +283,43 @@ def show_import(info: dict[str, Any], as_json: bool) -> None:
     out.print(f"wrote {', '.join(info['written'])}")
 
 
+def show_fetch(result, as_json: bool) -> None:
+    """A :class:`regime.online.FetchResult`: one row per column, then the roles and the files written."""
+    if as_json:
+        return show_json(result.to_dict())
+    t = Table(title=f"{result.out}: {result.days} price days {result.start} .. {result.end}")
+    for col in ("column", "source", "first", "last", "values"):
+        t.add_column(col, justify="right" if col == "values" else "left")
+    for c in result.columns:
+        t.add_row(f"{c.file.removesuffix('.csv')}.{c.column}", f"{'Yahoo' if c.source == 'yahoo' else 'FRED'} "
+                  f"{c.symbol}", c.first, c.last, str(c.values))
+    out.print(t)
+    roles = ", ".join(f"{role}={col}" for role, col in result.roles.items() if col is not None)
+    off = [role for role, col in result.roles.items() if col is None]
+    out.print(f"roles: {roles}" + (f"; off: {', '.join(off)}" if off else ""))
+    out.print(f"wrote {', '.join(result.written)}; use it with --data {result.out} --config {result.config}")
+
+
+def show_update(result, as_json: bool) -> None:
+    """A :class:`regime.online.UpdateResult`: one line per file, then what was written."""
+    if as_json:
+        return show_json(result.to_dict())
+    for f in result.files:
+        parts = [f"{f.rows_added} new row{'' if f.rows_added == 1 else 's'}"]
+        if f.filled:
+            parts.append(f"{f.filled} blank{'' if f.filled == 1 else 's'} filled")
+        if f.revisions:
+            parts.append(f"{len(f.revisions)} revised value{'' if len(f.revisions) == 1 else 's'}")
+        if f.refetched:
+            parts.append(f"fetched again in full: {', '.join(f.refetched)}")
+        span = f.last_after if f.last_after == f.last_before else f"{f.last_before} -> {f.last_after}"
+        out.print(f"{f.file}: {', '.join(parts)}; last day {span}")
+    if result.changed:
+        out.print(f"wrote {', '.join(result.written)} in {result.data_dir}")
+    else:
+        out.print(f"{result.data_dir} is up to date; nothing written")
+
+
 def show_demo(result, as_json: bool) -> None:
     if as_json:
         return show_json(result.to_dict())
@@ -298,6 +335,8 @@ def show_daily(run, as_json: bool) -> None:
     if as_json:
         return show_json(d)
     rec = d["record"]
+    if run.update is not None:
+        show_update(run.update, as_json=False)
     change = ""
     if d["previous"] is not None:
         change = (f"  [bold yellow]changed[/] from {d['previous']['regime']} ({d['previous']['date']})"

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._io import atomic_path, atomic_write_json, staged_directory
-from .errors import ConfigError
+from ._io import atomic_path, atomic_write_json, move_into_place, staged_directory
+from .errors import ConfigError, RegimeError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .online import FetchResult, Sources, UpdateResult
 
 __all__ = [
     "BacktestRun",
@@ -36,6 +39,7 @@ __all__ = [
     "demo",
     "evaluate",
     "feature_snapshot",
+    "fetch_data",
     "history",
     "import_data",
     "import_french",
@@ -44,6 +48,7 @@ __all__ = [
     "signal",
     "synth",
     "train",
+    "update_data",
 ]
 
 log = logging.getLogger(__name__)
@@ -399,6 +404,33 @@ def import_data(out_dir: str | Path, prices: Mapping[str, Sequence[Path]] | None
                         end=None if end is None else parse_day(end, "--end"))
 
 
+def fetch_data(out_dir: str | Path, *, preset: str | None = None, tickers: Mapping[str, str] | None = None,
+               series: Mapping[str, str] | None = None, start: str | None = None, end: str | None = None,
+               config_out: str | Path | None = None, sources: Sources | None = None,
+               progress: Progress | None = None) -> FetchResult:
+    """Download ETFs or indices (Yahoo Finance) and FRED series into a data directory (see :func:`regime.online.fetch`).
+
+    With neither ``tickers`` nor ``series`` the ``us`` preset is fetched (SPY, RSP, QQQ, IJH, IJR, IWM; DFF,
+    DGS2, DGS10, BAA10Y); ``tickers`` and ``series`` (column -> symbol) add to a named ``preset``. Writes
+    ``prices.csv``, ``rates.csv``, ``source.json`` and a ``config.yaml`` with the roles (or ``config_out``).
+    """
+    from .online import fetch
+
+    return fetch(out_dir, preset=preset, tickers=tickers, series=series, start=start, end=end,
+                 config_out=config_out, sources=sources, progress=_say(progress))
+
+
+def update_data(data_dir: str | Path, *, end: str | None = None, overlap_days: int = 10,
+                sources: Sources | None = None, progress: Progress | None = None) -> UpdateResult:
+    """Append the days published since ``data_dir`` was fetched, and apply revisions (see :func:`regime.online.update`).
+
+    Idempotent (a second run writes nothing) and all-or-nothing (a failed download leaves every file whole).
+    """
+    from .online import update
+
+    return update(data_dir, end=end, overlap_days=overlap_days, sources=sources, progress=_say(progress))
+
+
 # ----------------------------------------------------------------------------------------- demo
 @dataclass(frozen=True, eq=False)
 class DemoResult:
@@ -472,8 +504,8 @@ class DailyRun:
         The last record before this day.
     history : Path
         The history file.
-    update : dict or None
-        What ``data update`` did first (None when the data directory has no fetch manifest).
+    update : UpdateResult or None
+        What ``data update`` did first (None when it did not run).
     score : ScoreResult or None
         The full score of a newly recorded day (drivers included); None on a re-run.
     """
@@ -483,7 +515,7 @@ class DailyRun:
     changed: bool
     previous: Any
     history: Path
-    update: dict[str, Any] | None = None
+    update: Any = None  # UpdateResult or None
     score: Any = None
 
     def __post_init__(self) -> None:
@@ -499,19 +531,22 @@ class DailyRun:
                                                             "regime": self.previous.regime},
             "record": self.record.to_dict(),
             "history": str(self.history),
-            "update": self.update,
+            "update": None if self.update is None else self.update.to_dict(),
             "drivers": None if self.score is None else [vars(d) for d in self.score.drivers],
         }
 
 
 def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str | Path = "models",
-          name: str = "default", history_file: str | Path | None = None,
-          json_out: str | Path | None = None, progress: Progress | None = None) -> DailyRun:
+          name: str = "default", history_file: str | Path | None = None, update: bool | None = None,
+          update_end: str | None = None, sources: Sources | None = None, json_out: str | Path | None = None,
+          progress: Progress | None = None) -> DailyRun:
     """The morning job: update the data, label the last day, decide the weights, and record them once.
 
-    1. Label the data's last day with the model (filtered probabilities: data up to that day only).
-    2. Decide the target weights at that close (the model config's ``allocation`` section).
-    3. Append one row to the point-in-time history (default ``<models_dir>/<name>/history.csv``, beside
+    1. With ``update`` (default: when ``data_dir`` was made by ``regime data fetch``), append the days
+       published since the last run and apply revisions (:func:`update_data`, through ``update_end``).
+    2. Label the data's last day with the model (filtered probabilities: data up to that day only).
+    3. Decide the target weights at that close (the model config's ``allocation`` section).
+    4. Append one row to the point-in-time history (default ``<models_dir>/<name>/history.csv``, beside
        the model's ``latest``): date, regime, confidence, probabilities, weights, model version, data through.
 
     A day already in the history is not scored again and nothing is written: re-running a morning is a no-op,
@@ -527,17 +562,47 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
         The data or the update fails (the message names the file, series or date), or the last day's inputs are
         stale; the history is untouched.
     """
+    from .history import HISTORY_FILE
+    from .online import MANIFEST
+
+    say = _say(progress)
+    data_dir = Path(data_dir)
+    path, rmodel, meta = _load_model(model, models_dir, name, say)
+    hist = Path(history_file) if history_file is not None else Path(path).absolute().parent / HISTORY_FILE
+    if not (update or (update is None and (data_dir / MANIFEST).is_file())):
+        run = _record_day(data_dir, path, rmodel, meta, hist, None, say)
+    else:
+        # update a working copy, label it, then move the updated files into place: a failed download or a
+        # failed label leaves every file of data_dir (and the history) as it was
+        with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix=f".{data_dir.name}.daily-") as tmp:
+            work = Path(tmp)
+            for f in data_dir.iterdir():
+                if f.is_file():
+                    shutil.copy2(f, work / f.name)
+            try:
+                say(f"updating {data_dir}")
+                upd = update_data(work, end=update_end, sources=sources, progress=progress)
+                run = _record_day(work, path, rmodel, meta, hist, upd, say, commit=lambda: [
+                    move_into_place(work / f, data_dir / f) for f in upd.written])
+            except RegimeError as exc:  # name the user's directory, not the working copy
+                raise type(exc)(str(exc).replace(str(work), str(data_dir))) from None
+        run = replace(run, update=replace(upd, data_dir=data_dir))
+    if json_out is not None:
+        atomic_write_json(json_out, run.to_dict())
+    return run
+
+
+def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: Path, upd,
+                say: Progress, commit: Callable[[], Any] | None = None) -> DailyRun:
+    """Label the last day of ``data_dir`` and append it to ``hist`` (unless it is recorded); ``commit`` runs
+    once the label and weights exist, just before the history row is written."""
     from datetime import datetime, timezone
 
     from .allocation import signal as make_signal
     from .data import load_data
-    from .history import HISTORY_FILE, DailyRecord, append_record, read_history, record_on
+    from .history import DailyRecord, append_record, read_history, record_on
     from .scoring import label_history, score_day
 
-    say = _say(progress)
-    upd = None
-    path, rmodel, meta = _load_model(model, models_dir, name, say)
-    hist = Path(history_file) if history_file is not None else Path(path).absolute().parent / HISTORY_FILE
     say(f"loading {data_dir}")
     data = load_data(data_dir, rmodel.config)
     day = str(data.dates[-1].date())
@@ -548,6 +613,8 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     done = record_on(hist, day)
     if done is not None:
         log.info("%s is already recorded in %s; nothing to do", day, hist)
+        if commit is not None:
+            commit()
         return DailyRun(done, False, previous is not None and previous.regime != done.regime, previous, hist, upd)
     say("scoring")
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
@@ -563,12 +630,11 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
         recorded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         probabilities=dict(result.probabilities), weights=dict(sig.weights),
     )
+    if commit is not None:
+        commit()
     append_record(hist, record)
-    run = DailyRun(record, True, previous is not None and previous.regime != record.regime, previous, hist, upd,
-                   result)
-    if json_out is not None:
-        atomic_write_json(json_out, run.to_dict())
-    return run
+    return DailyRun(record, True, previous is not None and previous.regime != record.regime, previous, hist, upd,
+                    result)
 
 
 def history(models_dir: str | Path = "models", name: str = "default", history_file: str | Path | None = None,

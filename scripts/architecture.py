@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "regime"
 #: Layers from the bottom up, and the modules (or subpackages) in each.
 LAYERS: dict[str, tuple[str, ...]] = {
     "foundation": ("errors", "config", "_io", "measures", "_version"),
-    "data": ("data", "importers", "synth", "variants"),
+    "data": ("data", "importers", "synth", "variants", "online"),
     "features": ("features",),
     "models": ("models",),
     "labeling": ("labeling", "metrics", "episodes"),

@@ -24,13 +24,18 @@ def daily(
     model: Annotated[Path | None, typer.Option(
         "--model", help="Artifact directory or model.joblib (default: <models-dir>/<name>/latest).")] = None,
     models_dir: ModelsDirOpt = Path("models"), name: NameOpt = "default", history: HistoryOpt = None,
+    update: Annotated[bool | None, typer.Option(
+        "--update/--no-update", help="First append the days published since the last run (`regime data update`); "
+        "default: when --data was made by `regime data fetch`.", show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        "--end", help="With the update: the last day to fetch (YYYY-MM-DD); default today.")] = None,
     alert_exit: Annotated[int, typer.Option(
         "--alert-exit", min=0, max=125,
         help="Exit with this status when a newly recorded day's regime differs from the previous day's "
         "(0: never; e.g. 3 lets cron or a scheduler alert on a regime change).")] = 0,
     fmt: FormatOpt = "table", json_out: JsonOutOpt = None,
 ) -> None:
-    """The morning job: label the data's last day, decide the weights, and record them in the history once.
+    """The morning job: update the data, label its last day, decide the weights, and record them once.
 
     Appends one row per day (date, regime, confidence, probabilities, target weights, model version, data
     through) to a point-in-time history that is never rewritten. A day already recorded is not scored again:
@@ -39,7 +44,8 @@ def daily(
     from .. import service
 
     with render.stage("daily run", quiet=fmt == "json") as say:
-        run = service.daily(data, model, models_dir, name, history, json_out=json_out, progress=say)
+        run = service.daily(data, model, models_dir, name, history, update=update, update_end=end,
+                            json_out=json_out, progress=say)
     render.show_daily(run, fmt == "json")
     if alert_exit and run.recorded and run.changed:
         raise typer.Exit(alert_exit)

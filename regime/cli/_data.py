@@ -1,4 +1,4 @@
-"""Commands that make data directories: ``regime data synth|french|import``."""
+"""Commands that make and refresh data directories: ``regime data synth|french|import|fetch|update``."""
 
 from __future__ import annotations
 
@@ -87,3 +87,59 @@ def data_import(
         info = service.import_data(out_dir, name_file_pairs(price, "--price"), name_file_pairs(rate, "--rate"),
                                    constituents, mapping, start, end)
     render.show_import(info, fmt == "json")
+
+
+@data_command("fetch")
+def data_fetch(
+    out_dir: Annotated[Path, typer.Option("--out", help="Data directory to write (prices.csv, rates.csv, source.json, "
+                                          "config.yaml); an existing one is changed only on success.")],
+    preset: Annotated[str | None, typer.Option(
+        "--preset", help="Named set of tickers and FRED series (us: SPY RSP QQQ IJH IJR IWM; DFF DGS2 DGS10 "
+        "BAA10Y). Default us when no --ticker/--fred is given; --ticker/--fred add to an explicit preset.")] = None,
+    ticker: Annotated[list[str] | None, typer.Option(
+        "--ticker", metavar="[COLUMN=]TICKER", help="A Yahoo Finance symbol, adjusted closes into prices.csv "
+        "(COLUMN=TICKER names its column); repeat for more.")] = None,
+    fred: Annotated[list[str] | None, typer.Option(
+        "--fred", metavar="[COLUMN=]ID", help="A FRED series ID, percent into rates.csv (COLUMN=ID names its "
+        "column); repeat for more.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First price day (YYYY-MM-DD); default: all.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last price day (YYYY-MM-DD); default: today.")] = None,
+    config_out: Annotated[Path | None, typer.Option(
+        "--config-out", help="Write the roles config here instead of <out>/config.yaml.")] = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Download ETFs or indices (Yahoo Finance) and FRED series into a data directory, with a roles config.
+
+    Needs the online extra: pip install 'regime[online]'. Then keep it current with `regime data update`
+    (or `regime daily`, which updates first).
+    """
+    from .. import service
+    from ..online import parse_pairs
+
+    with render.stage("fetching", quiet=fmt == "json") as say:
+        result = service.fetch_data(out_dir, preset=preset, tickers=parse_pairs(ticker, "--ticker"),
+                                    series=parse_pairs(fred, "--fred"), start=start, end=end,
+                                    config_out=config_out, progress=say)
+    render.show_fetch(result, fmt == "json")
+
+
+@data_command("update")
+def data_update(
+    data: Annotated[Path, typer.Option(
+        "--data", help="A directory written by `regime data fetch` (its source.json says what to fetch).")],
+    end: Annotated[str | None, typer.Option("--end", help="Last day to fetch (YYYY-MM-DD); default: today.")] = None,
+    overlap_days: Annotated[int, typer.Option(
+        "--overlap-days", min=1, help="Last values of each column fetched again to catch revisions and "
+        "dividend re-basing.")] = 10,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Append the days published since the last fetch, and apply revisions; a second run changes nothing.
+
+    A re-based adjusted-close history (a dividend or split) is fetched again in full, with a warning; a
+    revised FRED value is replaced and logged. A failed download leaves every file as it was.
+    """
+    from .. import service
+
+    with render.stage("updating", quiet=fmt == "json") as say:
+        result = service.update_data(data, end=end, overlap_days=overlap_days, progress=say)
+    render.show_update(result, fmt == "json")
