@@ -278,10 +278,20 @@ class _LatentStates(_SingleModel):
     n_init: int = Field(5, ge=1, description="random starts; the best objective is kept")
     n_iter: int = Field(200, ge=1, description="most iterations of one fit")
     random_state: int = Field(0, description="seed of the random starts")
+    n_jobs: int | None = Field(
+        None, description="processes the random starts run on (-1 = every core; null = 1); results do not depend on it"
+    )
     include: tuple[str, ...] | None = Field(
         None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
     )
     exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, v: int | None) -> int | None:
+        if v == 0:
+            raise ValueError("n_jobs must be a number of processes (1, 2, ...), -1 for every core, or null for 1")
+        return v
 
     def fewest_states(self) -> int:
         """The fewest states this model may label with: ``n_components``, or the low end of ``n_components_range``."""
