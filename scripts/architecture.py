@@ -29,7 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "features": ("features",),
     "models": ("models",),
     "labeling": ("labeling", "metrics", "episodes"),
-    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report"),
+    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report", "sweep"),
     "service": ("service",),
     "cli": ("cli", "render"),
 }
