@@ -95,6 +95,13 @@ def test_a_bad_grid_is_one_line_naming_the_entry(tmp_path, text, message):
     assert "\n" not in str(info.value) and str(info.value).startswith(("sweep grid", "config file"))
 
 
+def test_the_example_grid_reads():
+    grid = read_grid(Path(__file__).resolve().parents[1] / "configs" / "sweep.yaml")
+    assert [r.run_id for r in grid.runs] == ["synth-base-s1/default", "synth-base-s1/rules",
+                                             "synth-base-s2/default", "synth-base-s2/rules"]
+    assert grid.runs[1].config.model.kind == "rules"
+
+
 def test_a_missing_grid_file(tmp_path):
     with pytest.raises(ConfigError, match=r"sweep grid .*nope\.yaml not found; pass a grid YAML"):
         read_grid(tmp_path / "nope.yaml")
@@ -205,3 +212,32 @@ def test_episodes_are_judged_on_a_data_directory(market_dir, tmp_path):
     assert row["status"] == "ok", row["error"]
     assert row["episodes_evaluated"] == 1 and row["episodes_passed"] in (0, 1)
     assert 0 <= row["balanced_accuracy"] <= 1
+
+
+def test_a_chart_when_every_run_failed(tmp_path):
+    from regime.plotting import plot_sweep
+    from regime.sweep import _table
+
+    table = _table([{"run_id": "d/c", "dataset": "d", "config": "c", "source": "x", "status": "failed",
+                     "error": "boom", "notes": "", "seconds": 0.1}])
+    assert plot_sweep(table, tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_render_shows_the_runs_and_prints_json(local, capsys):
+    from regime import render
+
+    render.show_sweep(local[0], as_json=True)
+    assert json.loads(capsys.readouterr().out)["rows"][0]["run_id"] == "synth-base-s1/fast"
+    render.show_sweep(local[0], as_json=False)
+    shown = capsys.readouterr().out
+    assert "synth-base-s2/jump" in shown and "failed: missing/fast: dataset missing" in shown.replace("\n", " ")
+
+
+def test_the_benchmark_grid_reads(tmp_path):
+    from .conftest import load_script
+
+    bench = load_script("bench_sweep")
+    grid = read_grid(_grid(tmp_path, bench.grid_text(8, 20, 300, None)))
+    assert len(grid.runs) == 8 and grid.configs == ("default",)
+    assert grid.runs[7].dataset.synthetic == {"seed": 8, "variant": "base", "years": 20.0, "stocks": 300}
+    assert read_grid(_grid(tmp_path, bench.grid_text(2, 3, 60, FAST))).configs == ("fast",)
