@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -14,7 +15,7 @@ from .measures import drawdown, spell_ids
 
 __all__ = [
     "REGIME_COLORS", "regime_color", "shade_regimes", "plot_regimes", "plot_probabilities", "plot_panels",
-    "plot_allocation", "plot_sweep",
+    "plot_allocation", "plot_history", "plot_sweep",
 ]
 
 REGIME_COLORS = {"concentration": "#7b3294", "broadening": "#1a9641", "stress": "#d7191c"}
@@ -141,6 +142,39 @@ def plot_allocation(returns: pd.DataFrame, weights: pd.DataFrame, labels: pd.Ser
     axes[2].set_ylim(0, 1)
     axes[2].set_ylabel("regime strategy weights")
     axes[2].legend(loc="upper left", fontsize=7, ncol=weights.shape[1])
+    return _save(fig, out)
+
+
+def plot_history(probs: pd.DataFrame, labels: pd.Series, weights: pd.DataFrame, names: dict[str, str],
+                 out: str | Path, title: str = "") -> Path:
+    """Save a PNG of the daily record: the reported confidence on a regime-shaded background, the stacked
+    probabilities, and (when recorded) the target weights, each day as it was reported."""
+    order = list(probs.columns)
+    n = 3 if weights.shape[1] else 2
+    fig = Figure(figsize=(12, 2.6 * n + 0.6))
+    axes = fig.subplots(n, 1, sharex=True)
+    conf = pd.Series([probs.at[d, r] if isinstance(r, str) else float("nan") for d, r in labels.items()],
+                     index=labels.index)
+    shade_regimes(axes[0], labels, order)
+    axes[0].plot(conf.index, conf.to_numpy(), color="black", lw=1.0, marker="." if len(conf) < 60 else None)
+    axes[0].set_ylim(0, 1.02)
+    axes[0].set_ylabel("confidence")
+    axes[0].set_title(title or "Daily record: each morning's regime, as reported")
+    handles = [Rectangle((0, 0), 1, 1, color=regime_color(r, order), alpha=0.5) for r in order]
+    axes[0].legend(handles, [names.get(r, r) for r in order], loc="lower left", fontsize=8, ncol=len(order))
+    axes[1].stackplot(probs.index, probs.to_numpy().T, colors=[regime_color(r, order) for r in order], alpha=0.8,
+                      step="post")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("filtered P")
+    if n == 3:
+        axes[2].stackplot(weights.index, weights.fillna(0.0).to_numpy().T, labels=list(weights.columns),
+                          step="post", alpha=0.85)
+        axes[2].set_ylim(0, 1)
+        axes[2].set_ylabel("target weights")
+        axes[2].legend(loc="upper left", fontsize=7, ncol=weights.shape[1])
+    locator = AutoDateLocator()
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
     return _save(fig, out)
 
 

@@ -347,3 +347,53 @@ def show_demo(result, as_json: bool) -> None:
     out.print(f"true regime on {result.score.asof}: [bold]{result.truth_today}[/]; in-sample balanced accuracy of "
               f"the filtered labels: {result.balanced_accuracy:.3f}")
     out.print(f"chart saved to [bold]{result.chart}[/] in {result.seconds:.1f} s")
+
+
+def show_daily(run, as_json: bool) -> None:
+    """The morning's record: the regime, whether it changed, the weights, and whether the row is new."""
+    d = run.to_dict()
+    if as_json:
+        return show_json(d)
+    rec = d["record"]
+    change = ""
+    if d["previous"] is not None:
+        change = (f"  [bold yellow]changed[/] from {d['previous']['regime']} ({d['previous']['date']})"
+                  if d["regime_changed"] else f"  unchanged since {d['previous']['date']}")
+    out.print(f"[bold]{rec['date']}[/]  regime: [bold]{rec['name']}[/] ({rec['regime']})  confidence "
+              f"[bold]{rec['confidence']:.2f}[/]  for {rec['days_in_regime']} days{change}")
+    if rec["weights"]:
+        t = Table(title="Target weights")
+        t.add_column("sleeve")
+        t.add_column("weight", justify="right")
+        for k, v in rec["weights"].items():
+            t.add_row(k, f"{v:.3f}")
+        out.print(t)
+    state = "recorded in" if d["recorded"] else "[dim]already recorded (nothing changed) in[/]"
+    out.print(f"{state} {d['history']}; model {rec['model_version']} trained through {rec['trained_through']}; "
+              f"data through {rec['data_through']}")
+
+
+def show_history(info: dict[str, Any], as_json: bool) -> None:
+    """The point-in-time record as a table (oldest first), and where the chart went."""
+    if as_json:
+        return show_json(info)
+    rows = info["rows"]
+    versions = sorted({r["model_version"] for r in rows})
+    t = Table(title=f"{info['history']}: {len(rows)} of {info['days']} days",
+              caption=f"model {versions[0]}" if len(versions) == 1 else None)
+    widths = {"date": 10, "regime": 13, "conf.": 5, "days": 4, "largest weights": 30}
+    if len(versions) > 1:
+        widths["model"] = 16
+    for col, width in widths.items():
+        t.add_column(col, justify="right" if col in ("conf.", "days") else "left", min_width=width, no_wrap=True)
+    prev = None
+    for r in rows:
+        regime = r["regime"] if prev in (None, r["regime"]) else f"[bold yellow]{r['regime']}[/]"
+        prev = r["regime"]
+        top = sorted(r["weights"].items(), key=lambda kv: -kv[1])[:2]
+        cells = [r["date"], regime, f"{r['confidence']:.2f}", str(r["days_in_regime"]),
+                 ", ".join(f"{k} {v:.2f}" for k, v in top) or "-"]
+        t.add_row(*cells, *([r["model_version"]] if len(versions) > 1 else []))
+    out.print(t)
+    if info["chart"]:
+        out.print(f"wrote {info['chart']}")

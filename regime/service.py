@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BacktestRun",
+    "DailyRun",
     "DemoResult",
     "TrainResult",
     "allocate_backtest",
     "backtest",
+    "daily",
     "demo",
     "evaluate",
     "feature_snapshot",
+    "history",
     "import_data",
     "import_french",
     "report",
@@ -491,3 +494,153 @@ def demo(chart: str | Path = "regime_demo.png", seed: int = 7, years: float = 20
     acc = balanced_accuracy_score(market.truth[ok], labels[ok].astype(str))
     return DemoResult(score=result, truth_today=str(market.truth.iloc[-1]), balanced_accuracy=float(acc),
                       chart=Path(chart), seconds=time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------- daily
+@dataclass(frozen=True, eq=False)
+class DailyRun:
+    """One morning's run: the record of the day, whether it was new, and whether the regime changed.
+
+    Attributes
+    ----------
+    record : DailyRecord
+        The day's row of the history (the one already there when ``recorded`` is False).
+    recorded : bool
+        True when this run wrote the row; False when the day was already recorded (nothing changed).
+    changed : bool
+        The regime differs from the previous recorded day's.
+    previous : DailyRecord or None
+        The last record before this day.
+    history : Path
+        The history file.
+    update : dict or None
+        What ``data update`` did first (None when the data directory has no fetch manifest).
+    score : ScoreResult or None
+        The full score of a newly recorded day (drivers included); None on a re-run.
+    """
+
+    record: Any
+    recorded: bool
+    changed: bool
+    previous: Any
+    history: Path
+    update: dict[str, Any] | None = None
+    score: Any = None
+
+    def __post_init__(self) -> None:
+        if self.changed and (self.previous is None or self.previous.regime == self.record.regime):
+            raise ValueError("changed means the previous record has another regime")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.record.date,
+            "recorded": self.recorded,
+            "regime_changed": self.changed,
+            "previous": None if self.previous is None else {"date": self.previous.date,
+                                                            "regime": self.previous.regime},
+            "record": self.record.to_dict(),
+            "history": str(self.history),
+            "update": self.update,
+            "drivers": None if self.score is None else [vars(d) for d in self.score.drivers],
+        }
+
+
+def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str | Path = "models",
+          name: str = "default", history_file: str | Path | None = None,
+          json_out: str | Path | None = None, progress: Progress | None = None) -> DailyRun:
+    """The morning job: update the data, label the last day, decide the weights, and record them once.
+
+    1. Label the data's last day with the model (filtered probabilities: data up to that day only).
+    2. Decide the target weights at that close (the model config's ``allocation`` section).
+    3. Append one row to the point-in-time history (default ``<models_dir>/<name>/history.csv``, beside
+       the model's ``latest``): date, regime, confidence, probabilities, weights, model version, data through.
+
+    A day already in the history is not scored again and nothing is written: re-running a morning is a no-op,
+    and the history keeps what was reported the first time.
+
+    Returns
+    -------
+    DailyRun
+
+    Raises
+    ------
+    DataError
+        The data or the update fails (the message names the file, series or date), or the last day's inputs are
+        stale; the history is untouched.
+    """
+    from datetime import datetime, timezone
+
+    from .allocation import signal as make_signal
+    from .data import load_data
+    from .history import HISTORY_FILE, DailyRecord, append_record, read_history, record_on
+    from .scoring import label_history, score_day
+
+    say = _say(progress)
+    upd = None
+    path, rmodel, meta = _load_model(model, models_dir, name, say)
+    hist = Path(history_file) if history_file is not None else Path(path).absolute().parent / HISTORY_FILE
+    say(f"loading {data_dir}")
+    data = load_data(data_dir, rmodel.config)
+    day = str(data.dates[-1].date())
+    past = read_history(hist)
+    before = past[past.index < day]
+    previous = DailyRecord.from_row({**before.iloc[-1].to_dict(), "date": str(before.index[-1].date())}) \
+        if len(before) else None
+    done = record_on(hist, day)
+    if done is not None:
+        log.info("%s is already recorded in %s; nothing to do", day, hist)
+        return DailyRun(done, False, previous is not None and previous.regime != done.regime, previous, hist, upd)
+    say("scoring")
+    info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
+    result = score_day(rmodel, data, model_info=info)
+    say("allocating")
+    _, _, probs = label_history(rmodel, data)
+    probs = probs.dropna()
+    sig = make_signal(probs, rmodel.labels_from(probs), data, rmodel.config.allocation)
+    record = DailyRecord(
+        date=result.asof, regime=result.regime, name=result.name, confidence=result.confidence,
+        days_in_regime=result.days_in_regime, data_through=day, model_version=Path(path).resolve().name,
+        trained_through=str(rmodel.trained_through.date()), data_hash=data.data_hash(),
+        recorded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        probabilities=dict(result.probabilities), weights=dict(sig.weights),
+    )
+    append_record(hist, record)
+    run = DailyRun(record, True, previous is not None and previous.regime != record.regime, previous, hist, upd,
+                   result)
+    if json_out is not None:
+        atomic_write_json(json_out, run.to_dict())
+    return run
+
+
+def history(models_dir: str | Path = "models", name: str = "default", history_file: str | Path | None = None,
+            last: int | None = None, chart: str | Path | None = None) -> dict[str, Any]:
+    """The point-in-time record of daily labels, optionally as a regime-shaded chart.
+
+    Returns
+    -------
+    dict
+        ``history`` (the file), ``days``, ``rows`` (the last ``last`` records, oldest first) and ``chart``.
+
+    Raises
+    ------
+    DataError
+        No history yet (the message says how to start one), or the file is not a history.
+    """
+    from .errors import DataError
+    from .history import HISTORY_FILE, DailyRecord, read_history
+
+    hist = Path(history_file) if history_file is not None else Path(models_dir) / name / HISTORY_FILE
+    frame = read_history(hist)
+    if frame.empty:
+        raise DataError(f"no history at {hist} yet; `regime daily --data DIR` records one row per day")
+    shown = frame if last is None else frame.iloc[-last:]
+    rows = [DailyRecord.from_row({**r, "date": str(d.date())}).to_dict() for d, r in shown.iterrows()]
+    out = {"history": str(hist), "days": int(len(frame)), "rows": rows, "chart": None}
+    if chart is not None:
+        from .plotting import plot_history
+
+        probs = shown[[c for c in shown.columns if c.startswith("p_")]].rename(columns=lambda c: c[2:])
+        weights = shown[[c for c in shown.columns if c.startswith("w_")]].rename(columns=lambda c: c[2:])
+        names = dict(zip(frame["regime"], frame["name"]))
+        out["chart"] = str(plot_history(probs, shown["regime"], weights, names, chart))
+    return out

@@ -68,7 +68,7 @@ from .config import (
     read_yaml_mapping,
 )
 from .errors import ConfigError, DataError, RegimeError
-from .synth import MIN_STOCKS, VARIANTS
+from .variants import MIN_STOCKS, VARIANTS
 
 __all__ = ["COLUMNS", "Dataset", "SweepGrid", "SweepResult", "SweepRun", "read_grid", "run_sweep", "write_sweep"]
 
