@@ -65,6 +65,26 @@ def refit_progress(message: str, quiet: bool = False) -> Iterator[tuple[Callable
                lambda i, n, day: bar.update(task, completed=i, total=n, description=f"walk-forward {day.date()}"))
 
 
+@contextmanager
+def sweep_progress(message: str, quiet: bool = False) -> Iterator[Callable[[int, int, str, str], None]]:
+    """A progress bar of a sweep's finished runs on stderr; yields the per-run callback of ``service.sweep``."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    failed: list[str] = []
+    with Progress(*columns, console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(message, total=None)
+
+        def update(done: int, total: int, run_id: str, status: str) -> None:
+            if status != "ok":
+                failed.append(run_id)
+            note = f" ({len(failed)} failed)" if failed else ""
+            bar.update(task, completed=done, total=total, description=f"{message}: last {run_id} {status}{note}")
+
+        yield update
+
+
 def show_json(payload: Any) -> None:
     """Indented JSON on standard output."""
     print(json.dumps(payload, indent=2, default=str))
@@ -248,6 +268,43 @@ def show_allocation(payload: dict[str, Any], out_dir: Path, as_json: bool) -> No
     pb = payload["placebo_beaten"]
     out.print(f"the regime strategy beats {pb['sharpe']:.0%} of placebo draws on Sharpe and {pb['max_drawdown']:.0%} on "
               f"maximum drawdown; files in [bold]{out_dir}[/]")
+
+
+def show_sweep(result, as_json: bool) -> None:
+    """A sweep's runs (one row each, failures with their error), each config's means, and the files written."""
+    if as_json:
+        return show_json(result.to_dict())
+    d = result.to_dict()
+    t = Table(title=f"Sweep {Path(d['grid']).name}: {d['runs']} walk-forwards on {d['backend']} in "
+                    f"{d['seconds']:.1f} s" + (f", [red]{d['failed']} failed[/]" if d["failed"] else ""))
+    t.add_column("run", no_wrap=True, min_width=min(40, max(len(r["run_id"]) for r in d["rows"])))
+    for col in ("bal.acc", "sw/yr", "lag d", "ECE", "episodes", "secs"):
+        t.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    for r in d["rows"]:
+        if r["status"] != "ok":
+            t.add_row(r["run_id"], "[red]failed[/]", "", "", "", "", f"{r['seconds']:.1f}")
+            continue
+        eps = "-" if r["episodes_evaluated"] is None else f"{r['episodes_passed']}/{r['episodes_evaluated']}"
+        t.add_row(r["run_id"], _num(r["balanced_accuracy"], ".3f"), _num(r["switches_per_year"], ".2f"),
+                  _num(r["median_lag_days"], ".0f"), _num(r["ece"], ".3f"), eps, f"{r['seconds']:.1f}")
+    out.print(t)
+    bt = Table(title="Per config, mean over its datasets (successful runs)")
+    bt.add_column("config", no_wrap=True, min_width=min(30, max(len(c) for c in d["by_config"])))
+    for col in ("runs", "failed", "bal.acc", "sw/yr", "lag d", "ECE", "episodes"):
+        bt.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    for name, c in d["by_config"].items():
+        eps = "-" if c["episodes_evaluated"] is None else f"{c['episodes_passed']}/{c['episodes_evaluated']}"
+        bt.add_row(name, str(c["runs"]), str(c["failed"]), _num(c["balanced_accuracy"], ".3f"),
+                   _num(c["switches_per_year"], ".2f"), _num(c["median_lag_days"], ".1f"), _num(c["ece"], ".3f"), eps)
+    out.print(bt)
+    out.print("bal.acc: balanced accuracy against truth.csv; sw/yr: label switches a year; lag d: median days to "
+              "detect a true change; ECE: expected calibration error; episodes: dated episodes passed/evaluated",
+              style="dim")
+    for f in d["failures"]:
+        out.print(Text.assemble(("failed: ", "bold red"), f"{f['run_id']}: {f['error']}"), soft_wrap=True)
+    if d["files"]:
+        f = d["files"]
+        out.print(f"wrote [bold]{f['table']}[/], {f['summary']} and {f['chart']}", soft_wrap=True)
 
 
 def show_synth(info: dict[str, Any]) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "report",
     "score",
     "signal",
+    "sweep",
     "synth",
     "train",
     "update_data",
@@ -344,6 +345,46 @@ def allocate_backtest(backtest_csv: str | Path, data_dir: str | Path, out_dir: s
         plot_allocation(res.returns, res.weights, labels.reindex(res.returns.index), list(probs.columns),
                         staged / "allocation.png")
     return payload
+
+
+# ----------------------------------------------------------------------------------------- sweep
+def sweep(grid_path: str | Path, out: str | Path, *, n_jobs: int | None = None, scheduler: str | None = None,
+          chart: str | Path | None = None, progress: Callable[[int, int, str, str], None] | None = None):
+    """Run many walk-forwards from a YAML grid of datasets and configs; write their table, summary and chart.
+
+    The whole grid is checked before anything runs. Each (dataset, config) pair is one walk-forward and one row
+    of ``out`` (``.csv`` or ``.parquet``); ``out`` with ``.json`` gets the summary, ``chart`` (default ``out``
+    with ``.png``) the summary chart. A failed run is a row with its error; the others go on.
+
+    Parameters
+    ----------
+    grid_path : str or Path
+        The grid YAML (format: :mod:`regime.sweep`; an example: ``configs/sweep.yaml``).
+    out : str or Path
+        The results table.
+    n_jobs : int, optional
+        Local worker processes (joblib loky; -1 = every core; None = 1, in this process). With
+        ``scheduler``: the most runs in flight (default: every worker thread of the cluster).
+    scheduler : str, optional
+        A Dask scheduler, ``tcp://HOST:PORT``: the runs go to its workers (needs ``pip install 'regime[dask]'``).
+    chart : str or Path, optional
+        The summary chart's PNG.
+    progress : callable, optional
+        ``progress(done, total, run_id, status)`` after each finished run.
+
+    Returns
+    -------
+    SweepResult
+        Every row in grid order, the backend and the files written (:class:`regime.sweep.SweepResult`).
+    """
+    from .sweep import read_grid, run_sweep, table_suffix, write_sweep
+
+    if n_jobs == 0:
+        raise ConfigError("--n-jobs 0 runs nothing; give a number of processes, or -1 for every core")
+    table_suffix(out)  # a bad --out fails before anything runs
+    grid = read_grid(grid_path)
+    result = run_sweep(grid, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+    return write_sweep(result, out, chart)
 
 
 # ----------------------------------------------------------------------------------------- data

@@ -29,7 +29,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "features": ("features",),
     "models": ("models",),
     "labeling": ("labeling", "metrics", "episodes"),
-    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report", "history"),
+    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report", "history",
+                 "sweep"),
     "service": ("service",),
     "cli": ("cli", "render"),
 }
