@@ -241,3 +241,19 @@ def test_the_benchmark_grid_reads(tmp_path):
     assert len(grid.runs) == 8 and grid.configs == ("default",)
     assert grid.runs[7].dataset.synthetic == {"seed": 8, "variant": "base", "years": 20.0, "stocks": 300}
     assert read_grid(_grid(tmp_path, bench.grid_text(2, 3, 60, FAST))).configs == ("fast",)
+
+
+def test_the_command_line_writes_the_same_rows_and_exits_1_when_a_run_failed(grid_path, local, tmp_path):
+    """`regime sweep GRID --out ...`: the same rows as the API, every file written, exit status 1 (runs failed)."""
+    from typer.testing import CliRunner
+
+    from regime.cli import app
+
+    out = tmp_path / "runs.csv"
+    result = CliRunner().invoke(app, ["sweep", str(grid_path), "--out", str(out), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv", "runs.json", "runs.png"]
+    table = pd.read_csv(out)
+    assert list(table["run_id"]) == list(local[0].table["run_id"])
+    assert list(table["status"]) == list(local[0].table["status"])
+    assert json.loads(result.stdout)["rows"][0]["run_id"] == "synth-base-s1/fast"

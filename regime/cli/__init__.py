@@ -8,7 +8,7 @@ The commands live in small modules by what they work on (models, allocation, dat
 service layer inside the command, so ``regime --help`` loads no pandas, numpy or scikit-learn.
 """
 
-from . import _model, _alloc, _daily, _data  # noqa: F401  (registers the commands, in the order --help lists them)
+from . import _model, _sweep, _alloc, _daily, _data  # noqa: F401  (registers the commands, in the order --help lists them)
 from ._app import app, main
 
 __all__ = ["app", "main"]

@@ -110,7 +110,7 @@ def data_fetch(
 ) -> None:
     """Download ETFs or indices (Yahoo Finance) and FRED series into a data directory, with a roles config.
 
-    Needs the online extra: pip install 'regime[online]'. Then keep it current with `regime data update`
+    Needs the online extra: pip install 'regime\\[online]'. Then keep it current with `regime data update`
     (or `regime daily`, which updates first).
     """
     from .. import service
