@@ -596,12 +596,13 @@ class DailyRun:
 def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str | Path = "models",
           name: str = "default", history_file: str | Path | None = None, update: bool | None = None,
           update_end: str | None = None, sources: Sources | None = None, json_out: str | Path | None = None,
-          progress: Progress | None = None) -> DailyRun:
+          progress: Progress | None = None, features_dir: str | Path | None = "features") -> DailyRun:
     """The morning job: update the data, label the last day, decide the weights, and record them once.
 
     1. With ``update`` (default: when ``data_dir`` was made by ``regime data fetch``), append the days
        published since the last run and apply revisions (:func:`update_data`, through ``update_end``).
-    2. Label the data's last day with the model (filtered probabilities: data up to that day only).
+    2. Label the data's last day with the model (filtered probabilities: data up to that day only), with the
+       constituents' feature work from the feature snapshot of ``data_dir`` in ``features_dir`` (None: afresh).
     3. Decide the target weights at that close (the model config's ``allocation`` section).
     4. Append one row to the point-in-time history (default ``<models_dir>/<name>/history.csv``, beside
        the model's ``latest``): date, regime, confidence, probabilities, weights, model version, data through.
@@ -627,7 +628,7 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     path, rmodel, meta = _load_model(model, models_dir, name, say)
     hist = Path(history_file) if history_file is not None else Path(path).absolute().parent / HISTORY_FILE
     if not (update or (update is None and (data_dir / MANIFEST).is_file())):
-        run = _record_day(data_dir, path, rmodel, meta, hist, None, say)
+        run = _record_day(data_dir, path, rmodel, meta, hist, None, say, features_dir=features_dir)
     else:
         # update a working copy, label it, then move the updated files into place: a failed download or a
         # failed label leaves every file of data_dir (and the history) as it was
@@ -640,7 +641,8 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
                 say(f"updating {data_dir}")
                 upd = update_data(work, end=update_end, sources=sources, progress=progress)
                 run = _record_day(work, path, rmodel, meta, hist, upd, say, commit=lambda: [
-                    move_into_place(work / f, data_dir / f) for f in upd.written])
+                    move_into_place(work / f, data_dir / f) for f in upd.written],
+                    features_dir=features_dir, source=data_dir)
             except RegimeError as exc:  # name the user's directory, not the working copy
                 raise type(exc)(str(exc).replace(str(work), str(data_dir))) from None
         run = replace(run, update=replace(upd, data_dir=data_dir))
@@ -650,9 +652,11 @@ def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str
 
 
 def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: Path, upd,
-                say: Progress, commit: Callable[[], Any] | None = None) -> DailyRun:
+                say: Progress, commit: Callable[[], Any] | None = None, features_dir: str | Path | None = None,
+                source: Path | None = None) -> DailyRun:
     """Label the last day of ``data_dir`` and append it to ``hist`` (unless it is recorded); ``commit`` runs
-    once the label and weights exist, just before the history row is written."""
+    once the label and weights exist, just before the history row is written. ``source`` is the directory the
+    data stands for when ``data_dir`` is a working copy of it (it keys the feature snapshot)."""
     from datetime import datetime, timezone
 
     from .allocation import signal as make_signal
@@ -662,6 +666,8 @@ def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: 
 
     say(f"loading {data_dir}")
     data = load_data(data_dir, rmodel.config)
+    if source is not None:
+        data = replace(data, source=Path(source))
     day = str(data.dates[-1].date())
     past = read_history(hist)
     before = past[past.index < day]
@@ -675,9 +681,9 @@ def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: 
         return DailyRun(done, False, previous is not None and previous.regime != done.regime, previous, hist, upd)
     say("scoring")
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
-    result = score_day(rmodel, data, model_info=info)
+    result = score_day(rmodel, data, model_info=info, store=features_dir)
     say("allocating")
-    _, _, probs = label_history(rmodel, data)
+    _, _, probs = label_history(rmodel, data, store=features_dir)  # the snapshot the score just brought up to date
     probs = probs.dropna()
     sig = make_signal(probs, rmodel.labels_from(probs), data, rmodel.config.allocation)
     record = DailyRecord(

@@ -39,10 +39,14 @@ def fast_config(**model) -> Config:
 
 
 @pytest.fixture(autouse=True)
-def _own_working_directory(tmp_path_factory, monkeypatch):
+def _own_working_directory(tmp_path_factory):
     """Each test runs in a fresh directory, so default output directories (``features/`` snapshots that score,
-    signal and features write, ``models/``) never land in the project."""
-    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    signal and features write, ``models/``) never land in the project. (Not through ``monkeypatch``: a test's
+    ``monkeypatch.undo()`` would undo it too.)"""
+    before = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(before)
 
 
 @pytest.fixture(scope="session")

@@ -135,8 +135,12 @@ def test_a_regime_change_is_flagged_and_sets_the_alert_exit_status(morning, yaho
                                "--alert-exit", "3"]).exit_code == 0
 
 
-def test_daily_without_an_update_records_each_new_day_once_and_history_shows_them(market_dir, model, tmp_path):
-    """A data directory not made by `data fetch` is labelled as it is; each new day adds one row."""
+def test_daily_without_an_update_records_each_new_day_once_and_history_shows_them(market_dir, model, tmp_path,
+                                                                                   caplog):
+    """A data directory not made by `data fetch` is labelled as it is; each new day adds one row, and its
+    features extend the feature snapshot by that day."""
+    import logging
+
     from regime.artifacts import save_artifact
 
     models = tmp_path / "models"
@@ -149,7 +153,11 @@ def test_daily_without_an_update_records_each_new_day_once_and_history_shows_the
             if f.suffix == ".csv":
                 frame = pd.read_csv(f)
                 frame[frame["date"] <= days.iloc[n]].to_csv(work / f.name, index=False)
-        service.daily(work, models_dir=models)
+        with caplog.at_level(logging.INFO, logger="regime.features._snapshot"):
+            service.daily(work, models_dir=models, features_dir=tmp_path / "features")
+    assert caplog.text.count("extended by 1 day(s)") == 2  # the day recorded twice is not scored again
+    meta = json.loads(next((tmp_path / "features").glob("*/meta.json")).read_text())
+    assert meta["through"] == days.iloc[-1] and meta["source"] == str(work.resolve())
     hist = models / "default" / "history.csv"
     assert list(read_history(hist).index.strftime("%Y-%m-%d")) == list(days.iloc[-3:])
     old = hist.read_bytes()
