@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 import typer
 
 from .. import render
-from ._app import AsofOpt, BacktestCsvOpt, ConfigOpt, DataOpt, FormatOpt, JsonOutOpt, ModelsDirOpt, NameOpt
+from ._app import (AsofOpt, BacktestCsvOpt, ConfigOpt, DataOpt, FeaturesDirOpt, FormatOpt, JsonOutOpt, ModelsDirOpt,
+                   NameOpt, NoCacheOpt)
 from ._app import command as _command
 
 command = functools.partial(_command, rich_help_panel="Allocation")
@@ -26,7 +27,8 @@ def signal(
         "--config", help="YAML whose `allocation` section to use (default: the model's, or the defaults with "
         "--backtest).")] = None,
     models_dir: ModelsDirOpt = Path("models"), name: NameOpt = "default", asof: AsofOpt = None,
-    fmt: FormatOpt = "table", json_out: JsonOutOpt = None,
+    fmt: FormatOpt = "table", json_out: JsonOutOpt = None, features_dir: FeaturesDirOpt = Path("features"),
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Target weights over the sleeves from the regime probabilities, decided at the as-of close.
 
@@ -36,8 +38,10 @@ def signal(
     confidence, previous weights and the change.
     """
     from .. import service
+
     with render.stage("allocating", quiet=fmt == "json") as say:
-        sig = service.signal(data, model, backtest_csv, config, models_dir, name, asof, json_out, progress=say)
+        sig = service.signal(data, model, backtest_csv, config, models_dir, name, asof, json_out, progress=say,
+                             features_dir=None if no_cache else features_dir)
     render.show_signal(sig, fmt == "json")
 
 
@@ -56,6 +60,7 @@ def allocate_backtest(
     (same durations, random order; the mean of allocation.placebo_draws draws).
     """
     from .. import service
+
     with render.stage("allocation backtest", quiet=fmt == "json") as say:
         payload = service.allocate_backtest(backtest_csv, data, out_dir, config, progress=say)
     render.show_allocation(payload, out_dir, fmt == "json")

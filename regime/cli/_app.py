@@ -86,6 +86,9 @@ EpisodesOpt = Annotated[
     typer.Option("--episodes", help="CSV of dated episodes (start,end,expected,min_share,why; expected is a regime "
                  "id or !id for 'anything but'): print each episode's share of days with the expected label."),
 ]
+FeaturesDirOpt = Annotated[Path, typer.Option("--features-dir", help="Store of feature snapshots (see features/README.md).")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Compute every feature afresh instead of extending the stored snapshot (same result).")]
 BacktestCsvOpt = Annotated[Path, typer.Option("--backtest", help="CSV written by `regime backtest --out`.")]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import render
-from ._app import DataOpt, FormatOpt, JsonOutOpt, ModelsDirOpt, NameOpt
+from ._app import DataOpt, FeaturesDirOpt, FormatOpt, JsonOutOpt, ModelsDirOpt, NameOpt, NoCacheOpt
 from ._app import command as _command
 
 command = functools.partial(_command, rich_help_panel="Daily")
@@ -33,7 +33,8 @@ def daily(
         "--alert-exit", min=0, max=125,
         help="Exit with this status when a newly recorded day's regime differs from the previous day's "
         "(0: never; e.g. 3 lets cron or a scheduler alert on a regime change).")] = 0,
-    fmt: FormatOpt = "table", json_out: JsonOutOpt = None,
+    fmt: FormatOpt = "table", json_out: JsonOutOpt = None, features_dir: FeaturesDirOpt = Path("features"),
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The morning job: update the data, label its last day, decide the weights, and record them once.
 
@@ -45,7 +46,7 @@ def daily(
 
     with render.stage("daily run", quiet=fmt == "json") as say:
         run = service.daily(data, model, models_dir, name, history, update=update, update_end=end,
-                            json_out=json_out, progress=say)
+                            json_out=json_out, progress=say, features_dir=None if no_cache else features_dir)
     render.show_daily(run, fmt == "json")
     if alert_exit and run.recorded and run.changed:
         raise typer.Exit(alert_exit)

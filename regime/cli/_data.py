@@ -28,6 +28,7 @@ def data_synth(
 ) -> None:
     """Write the built-in synthetic market (with its true regimes in truth.csv), or one of its variants."""
     from .. import service
+
     with render.stage("simulating") as say:
         info = service.synth(out_dir, seed, years, stocks, file_format, variant, progress=say)
     render.show_synth(info)
@@ -46,6 +47,7 @@ def data_french(
     deciles, breadth from the ten industries. Use it with --config configs/french.yaml.
     """
     from .. import service
+
     with render.stage("importing French and FRED files", quiet=fmt == "json"):
         info = service.import_french(french, fred, out_dir)
     render.show_french(info, fmt == "json")
@@ -83,6 +85,7 @@ def data_import(
     """
     from .. import service
     from ..importers import name_file_pairs
+
     with render.stage("importing files", quiet=fmt == "json"):
         info = service.import_data(out_dir, name_file_pairs(price, "--price"), name_file_pairs(rate, "--rate"),
                                    constituents, mapping, start, end)
@@ -114,6 +117,7 @@ def data_fetch(
     (or `regime daily`, which updates first).
     """
     from .. import service
+
     from ..online import parse_pairs
 
     with render.stage("fetching", quiet=fmt == "json") as say:

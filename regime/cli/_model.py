@@ -10,8 +10,8 @@ import typer
 
 from .. import render
 from ..render import out
-from ._app import (AsofOpt, BacktestCsvOpt, ConfigOpt, DataOpt, EpisodesOpt, FormatOpt, JsonOutOpt, ModelsDirOpt,
-                   NameOpt)
+from ._app import (AsofOpt, BacktestCsvOpt, ConfigOpt, DataOpt, EpisodesOpt, FeaturesDirOpt, FormatOpt, JsonOutOpt,
+                   ModelsDirOpt, NameOpt, NoCacheOpt)
 from ._app import command as _command
 
 command = functools.partial(_command, rich_help_panel="Models")
@@ -26,6 +26,7 @@ def train(data: DataOpt, config: ConfigOpt = None, models_dir: ModelsDirOpt = Pa
     <models-dir>/<name>/latest at it. A failed run leaves the previous latest untouched.
     """
     from .. import service
+
     with render.stage("training", quiet=fmt == "json") as say:
         result = service.train(data, config, models_dir, name, progress=say)
     render.show_train(result.summary, fmt == "json")
@@ -36,30 +37,34 @@ def score(
     data: DataOpt,
     model: Annotated[Path | None, typer.Option("--model", help="Artifact directory or its model.joblib.")] = None,
     models_dir: ModelsDirOpt = Path("models"), name: NameOpt = "default", asof: AsofOpt = None,
-    fmt: FormatOpt = "table", json_out: JsonOutOpt = None,
+    fmt: FormatOpt = "table", json_out: JsonOutOpt = None, features_dir: FeaturesDirOpt = Path("features"),
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Classify the as-of day with a trained model: regime, confidence, probabilities, drivers.
 
     Uses the artifact --model, or <models-dir>/<name>/latest. Only data up to the as-of day is used.
     """
     from .. import service
+
     with render.stage("scoring", quiet=fmt == "json") as say:
-        result = service.score(data, model, models_dir, name, asof, json_out, progress=say)
+        result = service.score(data, model, models_dir, name, asof, json_out, progress=say,
+                               features_dir=None if no_cache else features_dir)
     render.show_score(result, fmt == "json")
 
 
 @command()
 def features(
     data: DataOpt, config: ConfigOpt = None,
-    features_dir: Annotated[Path, typer.Option("--features-dir", help="Store of feature snapshots.")] = Path(
-        "features"),
+    features_dir: FeaturesDirOpt = Path("features"),
     snapshot: Annotated[Path | None, typer.Option(
-        "--out", help="Snapshot file (.parquet or .csv); default: <features-dir>/<hash>.parquet")] = None,
+        "--out", help="Features table (.parquet or .csv); default: <features-dir>/<hash>.parquet")] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
-    """Compute every feature the data supports and save a snapshot (trailing windows only)."""
+    """Compute every feature the data supports and save them as a table (trailing windows only)."""
     from .. import service
+
     with render.stage(f"building features from {data}") as say:
-        info = service.feature_snapshot(data, config, features_dir, snapshot, progress=say)
+        info = service.feature_snapshot(data, config, features_dir, snapshot, progress=say, cache=not no_cache)
     render.show_features(info)
 
 
@@ -86,6 +91,7 @@ def backtest(
     episode's share of days carrying the expected label.
     """
     from .. import service
+
     with render.refit_progress(f"loading {data}", quiet=fmt == "json") as (say, tick):
         run = service.backtest(data, out_csv, config, start=start, refit_every=refit_every, window=window,
                                naive=naive, episodes=episodes, progress=say, on_refit=tick)
@@ -109,6 +115,7 @@ def evaluate(
     outside the data is not evaluated.
     """
     from .. import service
+
     render.show_episodes(service.evaluate(labels, episodes, data, config), fmt == "json")
 
 
@@ -125,6 +132,7 @@ def report(
     has truth.csv).
     """
     from .. import service
+
     with render.stage("writing report"):
         page = service.report(backtest_csv, data, out_dir, config)
     out.print(f"wrote [bold]{page}[/] and its charts in {out_dir}")
@@ -143,6 +151,7 @@ def demo(
     Everything happens in a temporary directory except the chart.
     """
     from .. import service
+
     with render.stage("demo", quiet=fmt == "json") as say:
         result = service.demo(png, seed, years, stocks, progress=say)
     render.show_demo(result, fmt == "json")
