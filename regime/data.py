@@ -470,9 +470,13 @@ def _clean_names(names: list[str]) -> list[str]:
 
 
 def _arrow_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
-    """The named columns (raw names) of a file, typed as declared (CSV) or as stored (Parquet), with rows."""
+    """The named columns (raw names) of a file, typed as declared (CSV) or as stored (Parquet), with rows.
+
+    Labels (columns declared as dictionaries) come dictionary-encoded from Parquet too: one code per row.
+    """
     if path.suffix == ".parquet":
-        table = pq.read_table(path, columns=list(types))
+        labels = [n for n, t in types.items() if pa.types.is_dictionary(t)]
+        table = pq.read_table(path, columns=list(types), read_dictionary=labels)
     else:
         convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=_NULL_VALUES,
                                        strings_can_be_null=False, quoted_strings_can_be_null=True)
@@ -482,20 +486,54 @@ def _arrow_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
     return table
 
 
+#: Rows handled at a time where a row-wise step needs int64 temporaries.
+_SPAN = 1 << 22
+
+
+def _spans(n: int) -> list[tuple[int, int]]:
+    return [(a, min(a + _SPAN, n)) for a in range(0, n, _SPAN)]
+
+
 def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Each row's code (int32) into the column's distinct values, and those values (every one used)."""
-    if not pa.types.is_dictionary(col.type):
-        col = pc.dictionary_encode(col)
-    col = pa.table({"c": col}).unify_dictionaries().column(0)
-    if col.null_count:
-        raise _Declined("missing labels")
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in col.chunks]).astype(np.int32)
-    values = col.chunk(0).dictionary
+    """Each row's code (int32) into the column's distinct values (in order of appearance), and those values.
+
+    Chunk by chunk, on each chunk's dictionary: the column is never copied, only one int32 per row is made.
+    """
+    codes = np.empty(len(col), dtype=np.int32)
+    ids: dict = {}
+    parts: list[pa.Array] = []
+    pos = 0
+    for chunk in col.chunks:
+        enc = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        if enc.null_count:
+            raise _Declined("missing labels")
+        local = enc.dictionary
+        keys = local.to_numpy(zero_copy_only=False)
+        keys = (keys.view(np.int64) if keys.dtype.kind in "mM" else keys).tolist()
+        remap = np.empty(len(keys), dtype=np.int32)
+        new = []
+        for j, key in enumerate(keys):
+            if key not in ids:
+                ids[key] = len(ids)
+                new.append(j)
+            remap[j] = ids[key]
+        if new:
+            parts.append(local.take(pa.array(new, type=pa.int32())))
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        codes[pos:pos + len(idx)] = remap[idx]
+        pos += len(idx)
+    values = pa.concat_arrays(parts)
     used = np.bincount(codes, minlength=len(values)) > 0
-    if not used.all():
-        remap = np.cumsum(used, dtype=np.int32) - 1
-        codes, values = remap[codes], values.filter(pa.array(used))
+    if not used.all():  # a chunk's dictionary may hold values no row uses
+        _recode(codes, np.cumsum(used, dtype=np.int32) - 1)
+        values = values.filter(pa.array(used))
     return codes, values
+
+
+def _recode(codes: np.ndarray, new: np.ndarray) -> None:
+    """``codes = new[codes]`` in place, a span at a time."""
+    for a, b in _spans(len(codes)):
+        codes[a:b] = new[codes[a:b]]
 
 
 def _date_codes(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
@@ -509,7 +547,8 @@ def _date_codes(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pd.Datetim
     except DataError:
         raise _Declined("a date that cannot be parsed") from None  # the text path names its row
     _, first, inverse = np.unique(parsed.asi8, return_index=True, return_inverse=True)
-    return inverse.astype(np.int32)[codes], parsed[first]
+    _recode(codes, inverse.astype(np.int32))
+    return codes, parsed[first]
 
 
 def _label_codes(col: pa.ChunkedArray, blank_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -523,14 +562,15 @@ def _label_codes(col: pa.ChunkedArray, blank_missing: bool = False) -> tuple[np.
     inverse = inverse.astype(np.int32)
     if blank_missing and len(uniq) and uniq[0] == "":  # "" sorts first
         uniq, inverse = uniq[1:], inverse - 1
-    return inverse[codes], uniq
+    _recode(codes, inverse)
+    return codes, uniq
 
 
-def _floats(col: pa.ChunkedArray) -> np.ndarray:
+def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A numeric column as float64, missing as NaN."""
     if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
         raise _Declined(f"values of type {col.type}")
-    return np.asarray(pc.cast(col, pa.float64(), safe=False).to_numpy(), dtype=float)
+    return np.asarray(pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _typed_frame(path: Path) -> pd.DataFrame:
@@ -552,8 +592,10 @@ def _read_values(path: Path) -> pd.DataFrame:
 def _typed_long(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Long constituents straight into wide arrays on the price calendar: closes, caps and sector codes.
 
-    Declines (the text path then reads the file) on anything the text path reports: a missing column, a
-    date it names by row, a ticker twice on a day, a value not above zero.
+    Rows are coded (an int32 per row for the date, the ticker and the sector) and each value column is
+    scattered into its wide array a chunk at a time, dropped as soon as it is in: about the wide arrays and
+    the file's numbers at most. Declines (the text path then reads the file) on anything the text path
+    reports: a missing column, a date it names by row, a ticker twice on a day, a value not above zero.
     """
     name = path.name
     names = _raw_names(path)
@@ -561,42 +603,49 @@ def _typed_long(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.D
     if "ticker" not in raw or "close" not in raw:
         raise _Declined("not long constituents")
     wanted = ["date", "ticker", "close"] + [c for c in ("market_cap", "sector") if c in raw]
-    table = _arrow_table(path, {raw[c]: (pa.float64() if c in ("close", "market_cap") else _LABEL) for c in wanted})
-    col = dict(zip(wanted, table.columns))
-    dcode, days = _date_codes(col["date"], name)
-    if (dcode[1:] < dcode[:-1]).any():
+    cols = dict(zip(wanted, _arrow_table(
+        path, {raw[c]: (pa.float64() if c in ("close", "market_cap") else _LABEL) for c in wanted}).columns))
+    dcode, days = _date_codes(cols.pop("date"), name)
+    if any((dcode[a + 1:b] < dcode[a:b - 1]).any() or (a and dcode[a] < dcode[a - 1]) for a, b in _spans(len(dcode))):
         log.warning("%s: dates are out of order; sorted them", name)
-    tcode, tickers = _label_codes(col["ticker"])
-    key = dcode.astype(np.int64) * len(tickers) + tcode
-    seen = np.zeros(len(days) * len(tickers), dtype=bool)
-    seen[key] = True
-    if int(seen.sum()) != len(key):
+    tcode, tickers = _label_codes(cols.pop("ticker"))
+    nt = len(tickers)
+    seen = np.zeros(len(days) * nt, dtype=bool)
+    for a, b in _spans(len(dcode)):
+        seen[dcode[a:b].astype(np.int64) * nt + tcode[a:b]] = True
+    if int(seen.sum()) != len(dcode):
         raise _Declined("a ticker twice on a day")
-    del seen, key
-    values = {c: _floats(col[c]) for c in ("close", "market_cap") if c in col}
-    if any((v <= 0).any() for v in values.values()):
-        raise _Declined("a value not above zero")
-    row = dates.get_indexer(days)[dcode]  # the price day of each row, -1 if the prices have no such day
-    keep = None if (row >= 0).all() else row >= 0
-    flat = (row if keep is None else row[keep]).astype(np.int64) * len(tickers) + (tcode if keep is None else tcode[keep])
-    del row, dcode
+    del seen
+    row_of_day = dates.get_indexer(days).astype(np.int64)  # each file day's price row, -1 if prices lack it
     columns = pd.Index(tickers, name="ticker")
 
-    def wide(v: np.ndarray) -> pd.DataFrame:
-        arr = np.full(len(dates) * len(tickers), np.nan)
-        arr[flat] = v if keep is None else v[keep]
-        return pd.DataFrame(arr.reshape(len(dates), len(tickers)), index=dates, columns=columns, copy=False)
+    def wide(chunks) -> pd.DataFrame:
+        arr = np.full(len(dates) * nt, np.nan)
+        pos = 0
+        for values in chunks:
+            rows = row_of_day[dcode[pos:pos + len(values)]]
+            keep = rows >= 0
+            arr[rows[keep] * nt + tcode[pos:pos + len(values)][keep]] = values[keep]
+            pos += len(values)
+        return pd.DataFrame(arr.reshape(len(dates), nt), index=dates, columns=columns, copy=False)
 
-    closes = wide(values.pop("close"))
-    caps = wide(values.pop("market_cap")) if "market_cap" in values else None
+    def numbers(col: pa.ChunkedArray):
+        for chunk in col.chunks:
+            values = _floats(chunk)
+            if (values <= 0).any():
+                raise _Declined("a value not above zero")
+            yield values
+
+    closes = wide(numbers(cols.pop("close")))
+    caps = wide(numbers(cols.pop("market_cap"))) if "market_cap" in cols else None
     sectors = None
-    if "sector" in col:
-        scode, labels = _label_codes(col["sector"], blank_missing=True)
+    if "sector" in cols:
+        scode, labels = _label_codes(cols.pop("sector"), blank_missing=True)
         if len(labels) < 3:
             log.warning("%s: column 'sector' names %d sector(s); sector rotation needs at least 3, so it is left out",
                         name, len(labels))
         else:
-            sectors = wide(np.where(scode < 0, np.nan, scode.astype(float)))
+            sectors = wide(np.where(scode[a:b] < 0, np.nan, scode[a:b].astype(float)) for a, b in _spans(len(scode)))
     return closes, caps, sectors
 
 

@@ -440,6 +440,16 @@ def _typed_parquet(d):
     prices.to_parquet(d / "prices.parquet", index=False)
 
 
+def _row_groups(d):
+    """Parquet in many row groups, each with its own dictionary of tickers and sectors, in ticker order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = pd.read_csv(d / "constituents.csv").sort_values(["ticker", "date"])
+    (d / "constituents.csv").unlink()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / "constituents.parquet", row_group_size=3000)
+
+
 def _string_parquet(d):
     df = read_csv(d / "constituents.csv")
     (d / "constituents.csv").unlink()
@@ -447,7 +457,7 @@ def _string_parquet(d):
 
 
 @pytest.mark.parametrize("edit", [_by_ticker, _tokens_and_spaces, _other_dates_extra_column_and_days, _quoted_crlf,
-                                  _wide_csv, _typed_parquet, _string_parquet], ids=lambda f: f.__name__.strip("_"))
+                                  _wide_csv, _typed_parquet, _row_groups, _string_parquet], ids=lambda f: f.__name__.strip("_"))
 def test_typed_reader_equals_the_text_reader(small_copy, monkeypatch, edit):
     """Whatever a file's layout, order, tokens or types, the typed reader gives the text reader's data bit for bit
     (or declines and lets the text reader read it)."""
@@ -480,3 +490,15 @@ def test_errors_in_files_the_typed_reader_takes_are_the_text_readers(small_copy,
         twice.to_csv(d / "constituents.csv", index=False)
     with pytest.raises(DataError, match=rf"ticker {df.loc[3, 'ticker']} appears twice on {df.loc[3, 'date']}"):
         load_data(d)
+
+
+def test_codes_across_chunks_with_their_own_dictionaries():
+    """Row codes follow the values, whatever each chunk's dictionary (values no row uses are dropped)."""
+    import pyarrow as pa
+
+    from regime.data import _codes
+
+    first = pa.array(["b", "a", "b"]).dictionary_encode()
+    second = pa.DictionaryArray.from_arrays(pa.array([1, 1], type=pa.int32()), pa.array(["a", "c", "z"]))
+    codes, values = _codes(pa.chunked_array([first, second]))
+    assert values.to_pylist() == ["b", "a", "c"] and codes.tolist() == [0, 1, 0, 2, 2]
