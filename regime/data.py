@@ -12,6 +12,12 @@ with one line naming the file, column or date.
   a name has no close, e.g. before its listing); no market caps and no
   sectors. A file with no ``ticker`` column (and no ``close``,
   ``market_cap`` or ``sector`` column) is read as wide.
+
+Files are read typed: pyarrow reads each column with a declared type (CSV) or as stored (Parquet) straight into
+float arrays, long constituents through one integer code per row for the date, ticker and sector, never a frame
+of strings. A file the typed reader cannot vouch for (a cell that is not a number, a date it would name by row, a
+ticker twice on a day, a value not above zero) is read as text, every cell a string first, whose checks name the
+problem; both give the same data, bit for bit, where both read a file.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ It prints how time and memory grow from 300 to 1,000 to 3,000 names (30 years) a
 Times are wall-clock on this machine as it is (its load average is printed); a target whose size was not run
 is SKIP. The exit status is 1 if a target FAILs.
 
-    python scripts/bench_scale.py                          # every size (about 8 minutes on 2 cores)
+    python scripts/bench_scale.py                          # every size (about 3 minutes on 2 cores)
     python scripts/bench_scale.py --quick                  # tiny sizes: a smoke test, targets not judged
     python scripts/bench_scale.py --data-dir /tmp/markets  # keep the markets there (and reuse them next time)
     python scripts/bench_scale.py --names 300 --years 30 --steps read,features --json scale.json
@@ -186,9 +186,9 @@ def report(result: dict, quick: bool) -> None:
     header = ["years", "names", "format", "synth (write)", "read", "features", "backtest"]
     table = [[f"{r['years']:g}", f"{r['names']:,}", r["format"], *(_cell(r.get(s)) for s in STEPS)] for r in rows]
     widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     for t in table:
-        print("  ".join(c.ljust(w) for c, w in zip(t, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths)).rstrip())
     for r in rows:
         for s in STEPS:
             if isinstance(r.get(s), dict) and r[s].get("error"):
