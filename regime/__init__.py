@@ -16,17 +16,50 @@ The public API:
 """
 
 from ._version import __version__
-from .allocation import AllocationBacktest, Signal, allocation_backtest
-from .allocation import signal as allocation_signal
-from .backtest import BacktestResult, walk_forward
-from .config import Config, load_config
-from .data import MarketData, load_data
-from .errors import ConfigError, DataError, ModelError, RegimeError
-from .features import build_features
-from .models import GaussianHMMRegime, GaussianMixtureRegime
-from .pipeline import RegimeModel, fit_regime_model
-from .scoring import ScoreResult, score_day
-from .synth import simulate_market, write_market
+
+#: Public name -> the module that defines it. Imported on first use (PEP 562), so ``import regime`` (and the
+#: command line's ``--help``) loads no pandas, numpy or scikit-learn until something needs them.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "Config": ("config", "Config"),
+    "load_config": ("config", "load_config"),
+    "MarketData": ("data", "MarketData"),
+    "load_data": ("data", "load_data"),
+    "RegimeError": ("errors", "RegimeError"),
+    "DataError": ("errors", "DataError"),
+    "ConfigError": ("errors", "ConfigError"),
+    "ModelError": ("errors", "ModelError"),
+    "build_features": ("features", "build_features"),
+    "GaussianHMMRegime": ("models", "GaussianHMMRegime"),
+    "GaussianMixtureRegime": ("models", "GaussianMixtureRegime"),
+    "RegimeModel": ("pipeline", "RegimeModel"),
+    "fit_regime_model": ("pipeline", "fit_regime_model"),
+    "ScoreResult": ("scoring", "ScoreResult"),
+    "score_day": ("scoring", "score_day"),
+    "walk_forward": ("backtest", "walk_forward"),
+    "BacktestResult": ("backtest", "BacktestResult"),
+    "allocation_signal": ("allocation", "signal"),
+    "Signal": ("allocation", "Signal"),
+    "allocation_backtest": ("allocation", "allocation_backtest"),
+    "AllocationBacktest": ("allocation", "AllocationBacktest"),
+    "simulate_market": ("synth", "simulate_market"),
+    "write_market": ("synth", "write_market"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'regime' has no attribute {name!r}")
+    import importlib
+
+    module, attr = _EXPORTS[name]
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __all__ = [
     "__version__",

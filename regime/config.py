@@ -53,6 +53,9 @@ __all__ = [
     "AllocationConfig",
     "DataConfig",
     "load_config",
+    "read_yaml_mapping",
+    "config_from_mapping",
+    "merge_settings",
     "config_from_saved",
     "PRICE_ROLES",
     "RATE_ROLES",
@@ -278,10 +281,20 @@ class _LatentStates(_SingleModel):
     n_init: int = Field(5, ge=1, description="random starts; the best objective is kept")
     n_iter: int = Field(200, ge=1, description="most iterations of one fit")
     random_state: int = Field(0, description="seed of the random starts")
+    n_jobs: int | None = Field(
+        None, description="processes the random starts run on (-1 = every core; null = 1); results do not depend on it"
+    )
     include: tuple[str, ...] | None = Field(
         None, description="glob patterns of features that feed the model (default: DEFAULT_MODEL_FEATURES)"
     )
     exclude: tuple[str, ...] | None = Field(None, description="glob patterns of features kept out of the model")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, v: int | None) -> int | None:
+        if v == 0:
+            raise ValueError("n_jobs must be a number of processes (1, 2, ...), -1 for every core, or null for 1")
+        return v
 
     def fewest_states(self) -> int:
         """The fewest states this model may label with: ``n_components``, or the low end of ``n_components_range``."""
@@ -745,21 +758,79 @@ def load_config(path: str | Path | None = None) -> Config:
     """
     if path is None:
         return Config()
+    raw = read_yaml_mapping(path, "config file", missing="pass an existing YAML file or omit --config",
+                            holds="sections (roles, features, model, regimes)")
+    return config_from_mapping(raw, f"config file {path}")
+
+
+def read_yaml_mapping(path: str | Path, what: str, *, missing: str, holds: str) -> dict[str, Any]:
+    """The mapping a YAML file holds (an empty file: ``{}``).
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is, for messages ("config file", "sweep grid").
+    missing : str
+        What to do when the file does not exist.
+    holds : str
+        What the mapping holds ("sections (roles, ...)").
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not YAML (the message gives the line), or not a mapping.
+    """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} not found; pass an existing YAML file or omit --config")
+        raise ConfigError(f"{what} {path} not found; {missing}")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {path} is not valid YAML{where}; fix the syntax") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML{where}; fix the syntax") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections (roles, features, model, regimes)")
+        raise ConfigError(f"{what} {path} must hold a mapping of {holds}")
+    return raw
+
+
+def config_from_mapping(raw: dict[str, Any], where: str) -> Config:
+    """A config from plain values (a YAML file's mapping, merged settings), validated as a config file is.
+
+    Parameters
+    ----------
+    raw : dict
+        Sections as plain mappings; every missing field takes its default.
+    where : str
+        What the values came from, the start of an error's message ("config file a.yaml").
+
+    Raises
+    ------
+    ConfigError
+        One line: ``where``, the first invalid field and what to do.
+    """
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"config file {path}: {_explain(exc.errors())}") from exc
+        raise ConfigError(f"{where}: {_explain(exc.errors())}") from exc
+
+
+def merge_settings(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` on top: mappings merge key by key, any other value (a list, a number) replaces.
+
+    A mapping that names another ``kind`` than the one it overrides replaces it (another model kind has other
+    settings). Neither argument is changed. ``merge_settings(raw, {"model": {"n_init": 2}})`` changes one
+    model setting and keeps the others; ``{"model": {"kind": "hmm"}}`` makes the model a default HMM.
+    """
+    out = dict(base)
+    for key, value in overrides.items():
+        old = out.get(key)
+        if isinstance(value, dict) and isinstance(old, dict) and value.get("kind", old.get("kind")) == old.get("kind"):
+            out[key] = merge_settings(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def config_from_saved(data: dict[str, Any]) -> Config:

@@ -65,6 +65,26 @@ def refit_progress(message: str, quiet: bool = False) -> Iterator[tuple[Callable
                lambda i, n, day: bar.update(task, completed=i, total=n, description=f"walk-forward {day.date()}"))
 
 
+@contextmanager
+def sweep_progress(message: str, quiet: bool = False) -> Iterator[Callable[[int, int, str, str], None]]:
+    """A progress bar of a sweep's finished runs on stderr; yields the per-run callback of ``service.sweep``."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} runs"),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    failed: list[str] = []
+    with Progress(*columns, console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(message, total=None)
+
+        def update(done: int, total: int, run_id: str, status: str) -> None:
+            if status != "ok":
+                failed.append(run_id)
+            note = f" ({len(failed)} failed)" if failed else ""
+            bar.update(task, completed=done, total=total, description=f"{message}: last {run_id} {status}{note}")
+
+        yield update
+
+
 def show_json(payload: Any) -> None:
     """Indented JSON on standard output."""
     print(json.dumps(payload, indent=2, default=str))
@@ -250,6 +270,43 @@ def show_allocation(payload: dict[str, Any], out_dir: Path, as_json: bool) -> No
               f"maximum drawdown; files in [bold]{out_dir}[/]")
 
 
+def show_sweep(result, as_json: bool) -> None:
+    """A sweep's runs (one row each, failures with their error), each config's means, and the files written."""
+    if as_json:
+        return show_json(result.to_dict())
+    d = result.to_dict()
+    t = Table(title=f"Sweep {Path(d['grid']).name}: {d['runs']} walk-forwards on {d['backend']} in "
+                    f"{d['seconds']:.1f} s" + (f", [red]{d['failed']} failed[/]" if d["failed"] else ""))
+    t.add_column("run", no_wrap=True, min_width=min(40, max(len(r["run_id"]) for r in d["rows"])))
+    for col in ("bal.acc", "sw/yr", "lag d", "ECE", "episodes", "secs"):
+        t.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    for r in d["rows"]:
+        if r["status"] != "ok":
+            t.add_row(r["run_id"], "[red]failed[/]", "", "", "", "", f"{r['seconds']:.1f}")
+            continue
+        eps = "-" if r["episodes_evaluated"] is None else f"{r['episodes_passed']}/{r['episodes_evaluated']}"
+        t.add_row(r["run_id"], _num(r["balanced_accuracy"], ".3f"), _num(r["switches_per_year"], ".2f"),
+                  _num(r["median_lag_days"], ".0f"), _num(r["ece"], ".3f"), eps, f"{r['seconds']:.1f}")
+    out.print(t)
+    bt = Table(title="Per config, mean over its datasets (successful runs)")
+    bt.add_column("config", no_wrap=True, min_width=min(30, max(len(c) for c in d["by_config"])))
+    for col in ("runs", "failed", "bal.acc", "sw/yr", "lag d", "ECE", "episodes"):
+        bt.add_column(col, justify="right", no_wrap=True, min_width=len(col))
+    for name, c in d["by_config"].items():
+        eps = "-" if c["episodes_evaluated"] is None else f"{c['episodes_passed']}/{c['episodes_evaluated']}"
+        bt.add_row(name, str(c["runs"]), str(c["failed"]), _num(c["balanced_accuracy"], ".3f"),
+                   _num(c["switches_per_year"], ".2f"), _num(c["median_lag_days"], ".1f"), _num(c["ece"], ".3f"), eps)
+    out.print(bt)
+    out.print("bal.acc: balanced accuracy against truth.csv; sw/yr: label switches a year; lag d: median days to "
+              "detect a true change; ECE: expected calibration error; episodes: dated episodes passed/evaluated",
+              style="dim")
+    for f in d["failures"]:
+        out.print(Text.assemble(("failed: ", "bold red"), f"{f['run_id']}: {f['error']}"), soft_wrap=True)
+    if d["files"]:
+        f = d["files"]
+        out.print(f"wrote [bold]{f['table']}[/], {f['summary']} and {f['chart']}", soft_wrap=True)
+
+
 def show_synth(info: dict[str, Any]) -> None:
     names = f"{info['stocks']} stocks"
     if info["survivors"] is not None:
@@ -283,6 +340,43 @@ def show_import(info: dict[str, Any], as_json: bool) -> None:
     out.print(f"wrote {', '.join(info['written'])}")
 
 
+def show_fetch(result, as_json: bool) -> None:
+    """A :class:`regime.online.FetchResult`: one row per column, then the roles and the files written."""
+    if as_json:
+        return show_json(result.to_dict())
+    t = Table(title=f"{result.out}: {result.days} price days {result.start} .. {result.end}")
+    for col in ("column", "source", "first", "last", "values"):
+        t.add_column(col, justify="right" if col == "values" else "left")
+    for c in result.columns:
+        t.add_row(f"{c.file.removesuffix('.csv')}.{c.column}", f"{'Yahoo' if c.source == 'yahoo' else 'FRED'} "
+                  f"{c.symbol}", c.first, c.last, str(c.values))
+    out.print(t)
+    roles = ", ".join(f"{role}={col}" for role, col in result.roles.items() if col is not None)
+    off = [role for role, col in result.roles.items() if col is None]
+    out.print(f"roles: {roles}" + (f"; off: {', '.join(off)}" if off else ""))
+    out.print(f"wrote {', '.join(result.written)}; use it with --data {result.out} --config {result.config}")
+
+
+def show_update(result, as_json: bool) -> None:
+    """A :class:`regime.online.UpdateResult`: one line per file, then what was written."""
+    if as_json:
+        return show_json(result.to_dict())
+    for f in result.files:
+        parts = [f"{f.rows_added} new row{'' if f.rows_added == 1 else 's'}"]
+        if f.filled:
+            parts.append(f"{f.filled} blank{'' if f.filled == 1 else 's'} filled")
+        if f.revisions:
+            parts.append(f"{len(f.revisions)} revised value{'' if len(f.revisions) == 1 else 's'}")
+        if f.refetched:
+            parts.append(f"fetched again in full: {', '.join(f.refetched)}")
+        span = f.last_after if f.last_after == f.last_before else f"{f.last_before} -> {f.last_after}"
+        out.print(f"{f.file}: {', '.join(parts)}; last day {span}")
+    if result.changed:
+        out.print(f"wrote {', '.join(result.written)} in {result.data_dir}")
+    else:
+        out.print(f"{result.data_dir} is up to date; nothing written")
+
+
 def show_demo(result, as_json: bool) -> None:
     if as_json:
         return show_json(result.to_dict())
@@ -290,3 +384,55 @@ def show_demo(result, as_json: bool) -> None:
     out.print(f"true regime on {result.score.asof}: [bold]{result.truth_today}[/]; in-sample balanced accuracy of "
               f"the filtered labels: {result.balanced_accuracy:.3f}")
     out.print(f"chart saved to [bold]{result.chart}[/] in {result.seconds:.1f} s")
+
+
+def show_daily(run, as_json: bool) -> None:
+    """The morning's record: the regime, whether it changed, the weights, and whether the row is new."""
+    d = run.to_dict()
+    if as_json:
+        return show_json(d)
+    rec = d["record"]
+    if run.update is not None:
+        show_update(run.update, as_json=False)
+    change = ""
+    if d["previous"] is not None:
+        change = (f"  [bold yellow]changed[/] from {d['previous']['regime']} ({d['previous']['date']})"
+                  if d["regime_changed"] else f"  unchanged since {d['previous']['date']}")
+    out.print(f"[bold]{rec['date']}[/]  regime: [bold]{rec['name']}[/] ({rec['regime']})  confidence "
+              f"[bold]{rec['confidence']:.2f}[/]  for {rec['days_in_regime']} days{change}")
+    if rec["weights"]:
+        t = Table(title="Target weights")
+        t.add_column("sleeve")
+        t.add_column("weight", justify="right")
+        for k, v in rec["weights"].items():
+            t.add_row(k, f"{v:.3f}")
+        out.print(t)
+    state = "recorded in" if d["recorded"] else "[dim]already recorded (nothing changed) in[/]"
+    out.print(f"{state} {d['history']}; model {rec['model_version']} trained through {rec['trained_through']}; "
+              f"data through {rec['data_through']}")
+
+
+def show_history(info: dict[str, Any], as_json: bool) -> None:
+    """The point-in-time record as a table (oldest first), and where the chart went."""
+    if as_json:
+        return show_json(info)
+    rows = info["rows"]
+    versions = sorted({r["model_version"] for r in rows})
+    t = Table(title=f"{info['history']}: {len(rows)} of {info['days']} days",
+              caption=f"model {versions[0]}" if len(versions) == 1 else None)
+    widths = {"date": 10, "regime": 13, "conf.": 5, "days": 4, "largest weights": 30}
+    if len(versions) > 1:
+        widths["model"] = 16
+    for col, width in widths.items():
+        t.add_column(col, justify="right" if col in ("conf.", "days") else "left", min_width=width, no_wrap=True)
+    prev = None
+    for r in rows:
+        regime = r["regime"] if prev in (None, r["regime"]) else f"[bold yellow]{r['regime']}[/]"
+        prev = r["regime"]
+        top = sorted(r["weights"].items(), key=lambda kv: -kv[1])[:2]
+        cells = [r["date"], regime, f"{r['confidence']:.2f}", str(r["days_in_regime"]),
+                 ", ".join(f"{k} {v:.2f}" for k, v in top) or "-"]
+        t.add_row(*cells, *([r["model_version"]] if len(versions) > 1 else []))
+    out.print(t)
+    if info["chart"]:
+        out.print(f"wrote {info['chart']}")

@@ -12,35 +12,44 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._io import atomic_path, atomic_write_json, staged_directory
-from .errors import ConfigError
+from ._io import atomic_path, atomic_write_json, move_into_place, staged_directory
+from .errors import ConfigError, RegimeError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .online import FetchResult, Sources, UpdateResult
+
 __all__ = [
     "BacktestRun",
+    "DailyRun",
     "DemoResult",
     "TrainResult",
     "allocate_backtest",
     "backtest",
+    "daily",
     "demo",
     "evaluate",
     "feature_snapshot",
+    "fetch_data",
+    "history",
     "import_data",
     "import_french",
     "report",
     "score",
     "signal",
+    "sweep",
     "synth",
     "train",
+    "update_data",
 ]
 
 log = logging.getLogger(__name__)
@@ -338,6 +347,46 @@ def allocate_backtest(backtest_csv: str | Path, data_dir: str | Path, out_dir: s
     return payload
 
 
+# ----------------------------------------------------------------------------------------- sweep
+def sweep(grid_path: str | Path, out: str | Path, *, n_jobs: int | None = None, scheduler: str | None = None,
+          chart: str | Path | None = None, progress: Callable[[int, int, str, str], None] | None = None):
+    """Run many walk-forwards from a YAML grid of datasets and configs; write their table, summary and chart.
+
+    The whole grid is checked before anything runs. Each (dataset, config) pair is one walk-forward and one row
+    of ``out`` (``.csv`` or ``.parquet``); ``out`` with ``.json`` gets the summary, ``chart`` (default ``out``
+    with ``.png``) the summary chart. A failed run is a row with its error; the others go on.
+
+    Parameters
+    ----------
+    grid_path : str or Path
+        The grid YAML (format: :mod:`regime.sweep`; an example: ``configs/sweep.yaml``).
+    out : str or Path
+        The results table.
+    n_jobs : int, optional
+        Local worker processes (joblib loky; -1 = every core; None = 1, in this process). With
+        ``scheduler``: the most runs in flight (default: every worker thread of the cluster).
+    scheduler : str, optional
+        A Dask scheduler, ``tcp://HOST:PORT``: the runs go to its workers (needs ``pip install 'regime[dask]'``).
+    chart : str or Path, optional
+        The summary chart's PNG.
+    progress : callable, optional
+        ``progress(done, total, run_id, status)`` after each finished run.
+
+    Returns
+    -------
+    SweepResult
+        Every row in grid order, the backend and the files written (:class:`regime.sweep.SweepResult`).
+    """
+    from .sweep import read_grid, run_sweep, table_suffix, write_sweep
+
+    if n_jobs == 0:
+        raise ConfigError("--n-jobs 0 runs nothing; give a number of processes, or -1 for every core")
+    table_suffix(out)  # a bad --out fails before anything runs
+    grid = read_grid(grid_path)
+    result = run_sweep(grid, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+    return write_sweep(result, out, chart)
+
+
 # ----------------------------------------------------------------------------------------- data
 def synth(out_dir: str | Path, seed: int = 0, years: float = 30.0, stocks: int = 500, file_format: str = "csv",
           variant: str = "base", progress: Progress | None = None) -> dict[str, Any]:
@@ -397,6 +446,33 @@ def import_data(out_dir: str | Path, prices: Mapping[str, Sequence[Path]] | None
                         end=None if end is None else parse_day(end, "--end"))
 
 
+def fetch_data(out_dir: str | Path, *, preset: str | None = None, tickers: Mapping[str, str] | None = None,
+               series: Mapping[str, str] | None = None, start: str | None = None, end: str | None = None,
+               config_out: str | Path | None = None, sources: Sources | None = None,
+               progress: Progress | None = None) -> FetchResult:
+    """Download ETFs or indices (Yahoo Finance) and FRED series into a data directory (see :func:`regime.online.fetch`).
+
+    With neither ``tickers`` nor ``series`` the ``us`` preset is fetched (SPY, RSP, QQQ, IJH, IJR, IWM; DFF,
+    DGS2, DGS10, BAA10Y); ``tickers`` and ``series`` (column -> symbol) add to a named ``preset``. Writes
+    ``prices.csv``, ``rates.csv``, ``source.json`` and a ``config.yaml`` with the roles (or ``config_out``).
+    """
+    from .online import fetch
+
+    return fetch(out_dir, preset=preset, tickers=tickers, series=series, start=start, end=end,
+                 config_out=config_out, sources=sources, progress=_say(progress))
+
+
+def update_data(data_dir: str | Path, *, end: str | None = None, overlap_days: int = 10,
+                sources: Sources | None = None, progress: Progress | None = None) -> UpdateResult:
+    """Append the days published since ``data_dir`` was fetched, and apply revisions (see :func:`regime.online.update`).
+
+    Idempotent (a second run writes nothing) and all-or-nothing (a failed download leaves every file whole).
+    """
+    from .online import update
+
+    return update(data_dir, end=end, overlap_days=overlap_days, sources=sources, progress=_say(progress))
+
+
 # ----------------------------------------------------------------------------------------- demo
 @dataclass(frozen=True, eq=False)
 class DemoResult:
@@ -451,3 +527,187 @@ def demo(chart: str | Path = "regime_demo.png", seed: int = 7, years: float = 20
     acc = balanced_accuracy_score(market.truth[ok], labels[ok].astype(str))
     return DemoResult(score=result, truth_today=str(market.truth.iloc[-1]), balanced_accuracy=float(acc),
                       chart=Path(chart), seconds=time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------- daily
+@dataclass(frozen=True, eq=False)
+class DailyRun:
+    """One morning's run: the record of the day, whether it was new, and whether the regime changed.
+
+    Attributes
+    ----------
+    record : DailyRecord
+        The day's row of the history (the one already there when ``recorded`` is False).
+    recorded : bool
+        True when this run wrote the row; False when the day was already recorded (nothing changed).
+    changed : bool
+        The regime differs from the previous recorded day's.
+    previous : DailyRecord or None
+        The last record before this day.
+    history : Path
+        The history file.
+    update : UpdateResult or None
+        What ``data update`` did first (None when it did not run).
+    score : ScoreResult or None
+        The full score of a newly recorded day (drivers included); None on a re-run.
+    """
+
+    record: Any
+    recorded: bool
+    changed: bool
+    previous: Any
+    history: Path
+    update: Any = None  # UpdateResult or None
+    score: Any = None
+
+    def __post_init__(self) -> None:
+        if self.changed and (self.previous is None or self.previous.regime == self.record.regime):
+            raise ValueError("changed means the previous record has another regime")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.record.date,
+            "recorded": self.recorded,
+            "regime_changed": self.changed,
+            "previous": None if self.previous is None else {"date": self.previous.date,
+                                                            "regime": self.previous.regime},
+            "record": self.record.to_dict(),
+            "history": str(self.history),
+            "update": None if self.update is None else self.update.to_dict(),
+            "drivers": None if self.score is None else [vars(d) for d in self.score.drivers],
+        }
+
+
+def daily(data_dir: str | Path, model: str | Path | None = None, models_dir: str | Path = "models",
+          name: str = "default", history_file: str | Path | None = None, update: bool | None = None,
+          update_end: str | None = None, sources: Sources | None = None, json_out: str | Path | None = None,
+          progress: Progress | None = None) -> DailyRun:
+    """The morning job: update the data, label the last day, decide the weights, and record them once.
+
+    1. With ``update`` (default: when ``data_dir`` was made by ``regime data fetch``), append the days
+       published since the last run and apply revisions (:func:`update_data`, through ``update_end``).
+    2. Label the data's last day with the model (filtered probabilities: data up to that day only).
+    3. Decide the target weights at that close (the model config's ``allocation`` section).
+    4. Append one row to the point-in-time history (default ``<models_dir>/<name>/history.csv``, beside
+       the model's ``latest``): date, regime, confidence, probabilities, weights, model version, data through.
+
+    A day already in the history is not scored again and nothing is written: re-running a morning is a no-op,
+    and the history keeps what was reported the first time.
+
+    Returns
+    -------
+    DailyRun
+
+    Raises
+    ------
+    DataError
+        The data or the update fails (the message names the file, series or date), or the last day's inputs are
+        stale; the history is untouched.
+    """
+    from .history import HISTORY_FILE
+    from .online import MANIFEST
+
+    say = _say(progress)
+    data_dir = Path(data_dir)
+    path, rmodel, meta = _load_model(model, models_dir, name, say)
+    hist = Path(history_file) if history_file is not None else Path(path).absolute().parent / HISTORY_FILE
+    if not (update or (update is None and (data_dir / MANIFEST).is_file())):
+        run = _record_day(data_dir, path, rmodel, meta, hist, None, say)
+    else:
+        # update a working copy, label it, then move the updated files into place: a failed download or a
+        # failed label leaves every file of data_dir (and the history) as it was
+        with tempfile.TemporaryDirectory(dir=data_dir.parent, prefix=f".{data_dir.name}.daily-") as tmp:
+            work = Path(tmp)
+            for f in data_dir.iterdir():
+                if f.is_file():
+                    shutil.copy2(f, work / f.name)
+            try:
+                say(f"updating {data_dir}")
+                upd = update_data(work, end=update_end, sources=sources, progress=progress)
+                run = _record_day(work, path, rmodel, meta, hist, upd, say, commit=lambda: [
+                    move_into_place(work / f, data_dir / f) for f in upd.written])
+            except RegimeError as exc:  # name the user's directory, not the working copy
+                raise type(exc)(str(exc).replace(str(work), str(data_dir))) from None
+        run = replace(run, update=replace(upd, data_dir=data_dir))
+    if json_out is not None:
+        atomic_write_json(json_out, run.to_dict())
+    return run
+
+
+def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: Path, upd,
+                say: Progress, commit: Callable[[], Any] | None = None) -> DailyRun:
+    """Label the last day of ``data_dir`` and append it to ``hist`` (unless it is recorded); ``commit`` runs
+    once the label and weights exist, just before the history row is written."""
+    from datetime import datetime, timezone
+
+    from .allocation import signal as make_signal
+    from .data import load_data
+    from .history import DailyRecord, append_record, read_history, record_on
+    from .scoring import label_history, score_day
+
+    say(f"loading {data_dir}")
+    data = load_data(data_dir, rmodel.config)
+    day = str(data.dates[-1].date())
+    past = read_history(hist)
+    before = past[past.index < day]
+    previous = DailyRecord.from_row({**before.iloc[-1].to_dict(), "date": str(before.index[-1].date())}) \
+        if len(before) else None
+    done = record_on(hist, day)
+    if done is not None:
+        log.info("%s is already recorded in %s; nothing to do", day, hist)
+        if commit is not None:
+            commit()
+        return DailyRun(done, False, previous is not None and previous.regime != done.regime, previous, hist, upd)
+    say("scoring")
+    info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
+    result = score_day(rmodel, data, model_info=info)
+    say("allocating")
+    _, _, probs = label_history(rmodel, data)
+    probs = probs.dropna()
+    sig = make_signal(probs, rmodel.labels_from(probs), data, rmodel.config.allocation)
+    record = DailyRecord(
+        date=result.asof, regime=result.regime, name=result.name, confidence=result.confidence,
+        days_in_regime=result.days_in_regime, data_through=day, model_version=Path(path).resolve().name,
+        trained_through=str(rmodel.trained_through.date()), data_hash=data.data_hash(),
+        recorded_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        probabilities=dict(result.probabilities), weights=dict(sig.weights),
+    )
+    if commit is not None:
+        commit()
+    append_record(hist, record)
+    return DailyRun(record, True, previous is not None and previous.regime != record.regime, previous, hist, upd,
+                    result)
+
+
+def history(models_dir: str | Path = "models", name: str = "default", history_file: str | Path | None = None,
+            last: int | None = None, chart: str | Path | None = None) -> dict[str, Any]:
+    """The point-in-time record of daily labels, optionally as a regime-shaded chart.
+
+    Returns
+    -------
+    dict
+        ``history`` (the file), ``days``, ``rows`` (the last ``last`` records, oldest first) and ``chart``.
+
+    Raises
+    ------
+    DataError
+        No history yet (the message says how to start one), or the file is not a history.
+    """
+    from .errors import DataError
+    from .history import HISTORY_FILE, DailyRecord, read_history
+
+    hist = Path(history_file) if history_file is not None else Path(models_dir) / name / HISTORY_FILE
+    frame = read_history(hist)
+    if frame.empty:
+        raise DataError(f"no history at {hist} yet; `regime daily --data DIR` records one row per day")
+    shown = frame if last is None else frame.iloc[-last:]
+    rows = [DailyRecord.from_row({**r, "date": str(d.date())}).to_dict() for d, r in shown.iterrows()]
+    out = {"history": str(hist), "days": int(len(frame)), "rows": rows, "chart": None}
+    if chart is not None:
+        from .plotting import plot_history
+
+        probs = shown[[c for c in shown.columns if c.startswith("p_")]].rename(columns=lambda c: c[2:])
+        weights = shown[[c for c in shown.columns if c.startswith("w_")]].rename(columns=lambda c: c[2:])
+        names = dict(zip(frame["regime"], frame["name"]))
+        out["chart"] = str(plot_history(probs, shown["regime"], weights, names, chart))
+    return out

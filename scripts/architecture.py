@@ -25,11 +25,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "regime"
 #: Layers from the bottom up, and the modules (or subpackages) in each.
 LAYERS: dict[str, tuple[str, ...]] = {
     "foundation": ("errors", "config", "_io", "measures", "_version"),
-    "data": ("data", "importers", "synth"),
+    "data": ("data", "importers", "synth", "variants", "online"),
     "features": ("features",),
     "models": ("models",),
     "labeling": ("labeling", "metrics", "episodes"),
-    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report"),
+    "pipeline": ("pipeline", "backtest", "scoring", "allocation", "artifacts", "plotting", "report", "history",
+                 "sweep"),
     "service": ("service",),
     "cli": ("cli", "render"),
 }

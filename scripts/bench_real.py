@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -46,7 +47,8 @@ from regime.data import load_data  # noqa: E402
 from regime.episodes import evaluate_episodes, read_episodes  # noqa: E402
 from regime.importers import import_files, import_french_fred  # noqa: E402
 
-REAL = ROOT.parent / "shared" / "data" / "real"
+# ../shared/data/real beside the project; REGIME_REAL_DATA points elsewhere (e.g. from a git worktree), as in the tests
+REAL = Path(os.environ.get("REGIME_REAL_DATA") or ROOT.parent / "shared" / "data" / "real")
 
 #: Targets of the real-markets issue, per dataset, for the engine's default config.
 TARGETS = {"min_pass_rate": 0.90, "max_switches_per_year": 3.0}

@@ -43,7 +43,11 @@ def test_default_yaml_equals_builtin_defaults():
     assert load_config(ROOT / "configs" / "default.yaml") == Config()
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+#: Files in configs/ that are not configs: the example sweep grid (tests/test_sweep.py reads it).
+NOT_CONFIGS = {"sweep.yaml"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name not in NOT_CONFIGS))
 def test_shipped_configs_load(name):
     cfg = load_config(ROOT / "configs" / name)
     assert isinstance(cfg, Config)
@@ -264,3 +268,31 @@ def test_an_artifact_pickled_with_the_flat_model_config_loads_and_scores(model, 
     feats = build_features(data, loaded.config)
     pd.testing.assert_frame_equal(loaded.filtered_probabilities(feats), model.filtered_probabilities(feats))
     pd.testing.assert_series_equal(loaded.labels(feats), model.labels(feats))
+
+
+def test_merge_settings_merges_mappings_and_replaces_the_rest():
+    from regime.config import merge_settings
+
+    base = {"model": {"kind": "hmm", "n_init": 5, "sticky": 9.0}, "label": {"margin": 0.3}, "x": [1, 2]}
+    merged = merge_settings(base, {"model": {"n_init": 2}, "x": [3], "label": {"min_days": 2}})
+    assert merged == {"model": {"kind": "hmm", "n_init": 2, "sticky": 9.0}, "label": {"margin": 0.3, "min_days": 2},
+                      "x": [3]}
+    assert base["model"]["n_init"] == 5  # the base is left as it was
+    # another kind replaces the model: an HMM's settings mean nothing to a jump model
+    assert merge_settings(base, {"model": {"kind": "jump"}})["model"] == {"kind": "jump"}
+
+
+def test_config_from_mapping_names_where_the_values_came_from():
+    from regime.config import config_from_mapping
+
+    assert config_from_mapping({"label": {"margin": 0.5}}, "here").label.margin == 0.5
+    with pytest.raises(ConfigError, match=r"^grid entry 3: field label\.margin: Input should be less than or equal"):
+        config_from_mapping({"label": {"margin": 5}}, "grid entry 3")
+
+
+def test_n_jobs_is_a_number_of_processes():
+    from regime.config import config_from_mapping
+
+    assert config_from_mapping({"model": {"kind": "hmm", "n_jobs": -1}}, "c").model.n_jobs == -1
+    with pytest.raises(ConfigError, match=r"field model\.n_jobs: Value error, n_jobs must be a number of processes"):
+        config_from_mapping({"model": {"kind": "hmm", "n_jobs": 0}}, "c")

@@ -231,6 +231,34 @@ def _read_rate(path: Path) -> pd.Series:
     return s
 
 
+def check_output_dir(out: Path, written: Sequence[str], what: str) -> None:
+    """Refuse an output directory that is a file, or that holds data files a new write would leave stale.
+
+    Parameters
+    ----------
+    out : Path
+        The data directory about to be written.
+    written : sequence of str
+        The file names the write puts there.
+    what : str
+        What writes it, for the message (``this import``).
+
+    Raises
+    ------
+    DataError
+        ``out`` is a file, or holds a contract file (or ``truth.csv``) not in ``written``: loading the
+        directory afterwards would mix it with the new files.
+    """
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} is a file; --out must be a directory")
+    stale = [f for f in (*CONTRACT_FILES, "truth.csv") if f not in written and (out / f).exists()]
+    if stale:
+        raise DataError(
+            f"{out} already holds {', '.join(stale)}, which {what} would not replace (it writes "
+            f"{', '.join(written)}); remove them or choose another output directory"
+        )
+
+
 def _file_list(files: Files, key: str, kind: str) -> list[Path]:
     items = [files] if isinstance(files, (str, Path)) else list(files)
     if not items:
@@ -341,14 +369,7 @@ def import_files(
         if not cpath.is_file():
             raise DataError(f"{cpath} not found; check the file given for the constituents")
     written = ["prices.csv"] + (["rates.csv"] if rfiles else []) + (["constituents.parquet"] if cpath else [])
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} is a file; --out must be a directory")
-    stale = [f for f in (*CONTRACT_FILES, "truth.csv") if f not in written and (out / f).exists()]
-    if stale:
-        raise DataError(
-            f"{out} already holds {', '.join(stale)}, which this import would not replace (it writes "
-            f"{', '.join(written)}); remove them or choose another output directory"
-        )
+    check_output_dir(out, written, "this import")
 
     series = {k: _splice([read_price_file(p) for p in fs], k, fs, prices=True) for k, fs in pfiles.items()}
     table = pd.concat(series, axis=1, sort=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from .._io import staged_directory
 from ..data import _check_dates, _numeric, write_table
 from ..errors import DataError
 
-__all__ = ["read_french_table", "read_fred_series", "import_french_fred"]
+__all__ = ["read_french_table", "read_fred_series", "parse_fred_csv", "import_french_fred"]
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +97,42 @@ def read_fred_series(path: str | Path) -> pd.Series:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found; point --fred at the directory holding the FRED files")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return parse_fred_csv(path, path.name).rename(path.stem)
+
+
+def parse_fred_csv(source: str | Path | IO[str], name: str) -> pd.Series:
+    """A FRED CSV as published (a file or a text buffer): dates, then one column of values.
+
+    The header is ``observation_date,ID``, ``DATE,ID`` or ``date,value``; blank and ``.`` values (FRED's
+    holidays) are NaN.
+
+    Parameters
+    ----------
+    source : str, Path or text buffer
+        What :func:`pandas.read_csv` reads.
+    name : str
+        What to call the source in messages (a file name, ``FRED series DGS10``).
+
+    Returns
+    -------
+    Series
+        Floats, DatetimeIndex ``date`` sorted (with a warning if it was not), named after the value column.
+
+    Raises
+    ------
+    DataError
+        Not two columns, an unparseable or repeated date, or a value that is neither a number nor blank.
+    """
+    df = pd.read_csv(source, dtype=str, keep_default_na=False)
     if df.shape[1] != 2:
-        raise DataError(f"{path.name}: expected two columns (date, value), found {df.shape[1]}")
+        raise DataError(f"{name}: expected two columns (date, value), found {df.shape[1]}")
     dates = pd.to_datetime(df.iloc[:, 0].str.strip(), errors="coerce")
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise DataError(f"{path.name}: row {i + 2} has date {df.iloc[i, 0]!r} that cannot be parsed")
+        raise DataError(f"{name}: row {i + 2} has date {df.iloc[i, 0]!r} that cannot be parsed")
     frame = pd.DataFrame({df.columns[1]: df.iloc[:, 1].to_numpy()}, index=pd.DatetimeIndex(dates, name="date"))
-    frame = _check_dates(frame, path.name)
-    values = _numeric(frame, path.name, [df.columns[1]])[df.columns[1]]
-    return values.rename(path.stem)
+    frame = _check_dates(frame, name)
+    return _numeric(frame, name, [df.columns[1]])[df.columns[1]]
 
 
 def _level(returns_pct: pd.Series) -> pd.Series:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.stats import multivariate_normal
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -27,6 +29,7 @@ RESTART_CONSTRAINTS: dict[str, list] = {
     "n_iter": [COUNT],
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
+    "n_jobs": [Integral, None],
 }
 
 #: Restart seeds are drawn as ``rng.randint(SEED_MAX)``.
@@ -63,6 +66,22 @@ class Run:
     warned: bool = False
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A restart that raised one of the estimator's run-failing exceptions: its message."""
+
+    error: str
+
+
+def _attempt(fit_one: Callable[[np.ndarray, Any], Run], X: np.ndarray, start: Any,
+             errors: tuple[type[BaseException], ...]) -> Run | _Failed:
+    """One restart, run in this process or a joblib worker: its run, or its failure if it raised ``errors``."""
+    try:
+        return fit_one(X, start)
+    except errors as exc:
+        return _Failed(str(exc))
+
+
 class RegimeEstimator(DensityMixin, BaseEstimator):
     """Base of the regime estimators: unsupervised, time-ordered rows.
 
@@ -74,6 +93,17 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle; a parameter added since the estimator was pickled (``n_jobs``) takes its default.
+
+        Stored models (``model.joblib``) hold their estimators: without this, an older one would lack the
+        attribute and fail in ``get_params``, ``clone`` or its repr.
+        """
+        super().__setstate__(state)
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.kind is inspect.Parameter.KEYWORD_ONLY and not hasattr(self, name):
+                setattr(self, name, param.default)
 
     def _validate(self, X, reset: bool) -> np.ndarray:
         return validate_data(self, X, dtype=np.float64, reset=reset, ensure_min_samples=1 if not reset else 2)
@@ -132,9 +162,11 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
         fit_one : callable
             ``fit_one(X, start) -> Run``: one run from one start.
         init : callable
-            ``init(rng) -> start``, called once before each run, in order, with
+            ``init(rng) -> start``, called once for each run, in order and before any run starts, with
             ``check_random_state(self.random_state)``: each estimator draws its starts (seeds, centres) from
-            that stream exactly as it always has.
+            that stream exactly as it always has. A start must hold everything random its run needs (a run
+            may execute in another process, see ``n_jobs``), and ``init`` must leave the stream where the
+            run would have.
         warm : bool
             A warm start: a single run.
         n_init : int, optional
@@ -155,25 +187,38 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
         """
         rng = check_random_state(getattr(self, "random_state", None))
         n_runs = 1 if warm else (self.n_init if n_init is None else n_init)
+        # every start is drawn here, in order, before any run: the same starts whatever n_jobs is
+        starts = [init(rng) for _ in range(n_runs)]
         best, scores, last_error = None, [], None
-        for _ in range(n_runs):
-            start = init(rng)
-            try:
-                run = fit_one(X, start)
-            except errors as exc:
+        for outcome in self._run_starts(X, fit_one, starts, errors):
+            if isinstance(outcome, _Failed):
                 scores.append(np.nan)
-                last_error = exc
+                last_error = outcome.error
                 continue
+            run = outcome
             scores.append(run.score)
             if not np.isfinite(run.score):
                 last_error = f"non-finite score {run.score}"
-            elif best is None or run.score > best.score:
+            elif best is None or run.score > best.score:  # the first of equal scores wins
                 best = run
         if best is None:
             what = ("the warm-started run" if warm else "the one restart" if n_runs == 1
                     else f"every one of the {n_runs} restarts")
             raise RestartsFailedError(f"{type(self).__name__}: {what} failed (last: {last_error})")
         return best, np.asarray(scores, dtype=float)
+
+    def _run_starts(self, X: np.ndarray, fit_one: Callable[[np.ndarray, Any], Run], starts: Sequence[Any],
+                    errors: tuple[type[BaseException], ...]) -> list[Run | _Failed]:
+        """Every run, in the order of ``starts``: one after another, or on ``n_jobs`` joblib workers.
+
+        Each run depends only on its start and ``X``, so where it runs changes nothing. A single run (a warm
+        start) always runs here: it refits the estimator's own model in place.
+        """
+        n_jobs = getattr(self, "n_jobs", None)  # an estimator pickled before n_jobs existed has none
+        workers = 1 if n_jobs is None or len(starts) < 2 else min(effective_n_jobs(n_jobs), len(starts))
+        if workers == 1:
+            return [_attempt(fit_one, X, start, errors) for start in starts]
+        return Parallel(n_jobs=workers)(delayed(_attempt)(fit_one, X, start, errors) for start in starts)
 
     def _record_fit(self, run: Run) -> None:
         """Set ``converged_``, ``n_iter_`` and ``lower_bound_`` from the kept run; warn if it did not converge.

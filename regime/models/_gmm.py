@@ -7,6 +7,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.signal import lfilter
+from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval
@@ -37,6 +38,9 @@ class GaussianMixtureRegime(RegimeEstimator):
         When already fitted, refit from the current parameters (one run).
     random_state : int, RandomState or None, default=0
         Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
+    n_jobs : int or None, default=None
+        Processes the ``n_init`` restarts run on (joblib; -1: every core). None means 1. The
+        result does not depend on it: every restart's start is drawn beforehand, in order.
 
     Attributes
     ----------
@@ -69,6 +73,7 @@ class GaussianMixtureRegime(RegimeEstimator):
         reg_covar: float = 1e-3,
         warm_start: bool = False,
         random_state=0,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -79,19 +84,27 @@ class GaussianMixtureRegime(RegimeEstimator):
         self.reg_covar = reg_covar
         self.warm_start = warm_start
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _n_weight_parameters(self) -> int:
         return self.n_components - 1
 
-    def _init(self, warm: bool):
+    def _init(self, X: np.ndarray, warm: bool):
         """The mixture each run fits: a new one, or (warm) the current one.
 
         A new one draws its k-means start from the shared stream: one scikit-learn fit with ``n_init``
         restarts draws each restart's start from one ``RandomState`` in turn, so single-restart fits sharing
-        that stream draw exactly the same numbers.
+        that stream draw exactly the same numbers. Every start is drawn before any run (a run may execute in
+        another process): each mixture gets its own copy of the stream as it stands before its k-means start,
+        and the shared stream is then moved past that start's draws.
         """
 
         def new(rng: np.random.RandomState) -> GaussianMixture:
+            own = np.random.RandomState()
+            own.set_state(rng.get_state())
+            # scikit-learn's k-means start draws only in its k-means++ seeding, and k-means++ draws the same
+            # count of numbers whatever the data: seeding once here moves the stream exactly as the run will
+            kmeans_plusplus(X, self.n_components, random_state=rng)
             return GaussianMixture(
                 n_components=self.n_components,
                 covariance_type=self.covariance_type,
@@ -99,7 +112,7 @@ class GaussianMixtureRegime(RegimeEstimator):
                 max_iter=self.n_iter,
                 tol=self.tol,
                 reg_covar=self.reg_covar,
-                random_state=rng,
+                random_state=own,
             )
 
         def current(rng: np.random.RandomState) -> GaussianMixture:
@@ -116,7 +129,7 @@ class GaussianMixtureRegime(RegimeEstimator):
 
     def _fit(self, X: np.ndarray, warm: bool) -> Run:
         """EM with ``n_init`` restarts (one run from the current parameters when warm); keep the best bound."""
-        best, _ = self._fit_restarts(X, self._fit_one, self._init(warm), warm=warm)
+        best, _ = self._fit_restarts(X, self._fit_one, self._init(X, warm), warm=warm)
         gm = best.model
         if not warm:  # the settings of the one scikit-learn fit with n_init restarts these runs reproduce
             gm.set_params(n_init=self.n_init, random_state=self.random_state)

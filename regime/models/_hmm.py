@@ -65,6 +65,9 @@ class GaussianHMMRegime(RegimeEstimator):
         ``GaussianMixture`` does.
     random_state : int, RandomState or None, default=0
         Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
+    n_jobs : int or None, default=None
+        Processes the ``n_init`` restarts run on (joblib; -1: every core). None means 1. The
+        result does not depend on it: every restart's start is drawn beforehand, in order.
 
     Attributes
     ----------
@@ -108,6 +111,7 @@ class GaussianHMMRegime(RegimeEstimator):
         reg_covar: float = 1e-3,
         warm_start: bool = False,
         random_state=0,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -118,6 +122,7 @@ class GaussianHMMRegime(RegimeEstimator):
         self.reg_covar = reg_covar
         self.warm_start = warm_start
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _weight_prior(self) -> np.ndarray:
         return 1.0 + self.sticky * np.eye(self.n_components)

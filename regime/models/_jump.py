@@ -61,6 +61,9 @@ class JumpModelRegime(RegimeEstimator):
         Refit from the current centres (one restart) when already fitted.
     random_state : int, RandomState or None, default=0
         Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
+    n_jobs : int or None, default=None
+        Processes the ``n_init`` restarts run on (joblib; -1: every core). None means 1. The
+        result does not depend on it: every restart's start is drawn beforehand, in order.
 
     Attributes
     ----------
@@ -100,6 +103,7 @@ class JumpModelRegime(RegimeEstimator):
         temperature: float | str = "auto",
         warm_start: bool = False,
         random_state=0,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.jump_penalty = jump_penalty
@@ -109,6 +113,7 @@ class JumpModelRegime(RegimeEstimator):
         self.temperature = temperature
         self.warm_start = warm_start
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _n_weight_parameters(self) -> int:
         return 1

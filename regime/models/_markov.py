@@ -55,6 +55,9 @@ class MarkovSwitchingRegime(RegimeEstimator):
         When already fitted, start from the current parameters.
     random_state : int, RandomState or None, default=0
         Seeds the restarts' starting points; the default, like the config's, makes fits repeatable.
+    n_jobs : int or None, default=None
+        Processes the ``n_init`` restarts run on (joblib; -1: every core). None means 1. The
+        result does not depend on it: every restart's start is drawn beforehand, in order.
 
     Attributes
     ----------
@@ -74,12 +77,13 @@ class MarkovSwitchingRegime(RegimeEstimator):
     _parameter_constraints: dict = {**RESTART_CONSTRAINTS}
 
     def __init__(self, *, n_components: int = 3, n_init: int = 5, n_iter: int = 200, warm_start: bool = False,
-                 random_state=0) -> None:
+                 random_state=0, n_jobs: int | None = None) -> None:
         self.n_components = n_components
         self.n_init = n_init
         self.n_iter = n_iter
         self.warm_start = warm_start
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _n_weight_parameters(self) -> int:
         return self.n_components * (self.n_components - 1)

@@ -186,3 +186,87 @@ def test_gmm_restarts_reproduce_scikit_learns_own():
     for attr in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
         np.testing.assert_array_equal(getattr(est.model_, attr), getattr(gm, attr))
     assert est.model_.get_params() == gm.get_params()
+
+
+# ---------------------------------------------------------------------------------------- parallel restarts
+#: Each restarting estimator with settings that keep its fit short; three restarts so two workers share them.
+PARALLEL = {
+    "hmm": lambda **kw: GaussianHMMRegime(n_init=3, n_iter=30, **kw),
+    "gmm": lambda **kw: GaussianMixtureRegime(n_init=3, **kw),
+    "jump": lambda **kw: JumpModelRegime(n_init=3, **kw),
+    "markov": lambda **kw: MarkovSwitchingRegime(n_components=2, n_init=3, n_iter=30, **kw),
+}
+
+
+def _learned(est) -> dict:
+    """Every learned attribute (``name_``), and those of a wrapped library model (``model_``), as plain values."""
+    out = {}
+    for name, value in vars(est).items():
+        if not name.endswith("_") or name.startswith("_"):
+            continue
+        if name == "model_":
+            inner = value.params if hasattr(value, "params") else vars(value)  # statsmodels results, or a model
+            if isinstance(inner, dict):
+                out.update({f"model_.{k}": v for k, v in inner.items()
+                            if k.endswith("_") and not k.startswith("_") and k != "monitor_"})
+            else:
+                out["model_.params"] = inner
+        else:
+            out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("kind", PARALLEL)
+def test_restarts_on_two_processes_give_the_same_fit(kind):
+    """Where the restarts run changes nothing: every learned value and filtered probability is equal, bit for bit."""
+    X = _X(seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = PARALLEL[kind](random_state=3).fit(X)
+        two = PARALLEL[kind](random_state=3, n_jobs=2).fit(X)
+    a, b = _learned(one), _learned(two)
+    assert a.keys() == b.keys() and len(a) >= 4
+    for name in a:
+        x, y = np.asarray(a[name]), np.asarray(b[name])
+        assert x.shape == y.shape and (np.array_equal(x, y, equal_nan=x.dtype.kind == "f") or x.dtype.kind == "O"
+                                       and all(u == v for u, v in zip(x.ravel(), y.ravel()))), name
+    assert np.array_equal(one.predict_proba(X), two.predict_proba(X))
+    # the restarts differ (else the test could not tell a shared start from the drawn ones)
+    scores = getattr(one, "init_scores_", None)
+    assert scores is None or len(set(np.round(scores, 12))) > 1
+
+
+def test_gmm_restarts_on_two_processes_reproduce_scikit_learns_own():
+    """Each mixture's copy of the stream, drawn before any run, is what scikit-learn's own loop would use."""
+    X = _X(seed=3)
+    est = GaussianMixtureRegime(n_init=4, covariance_type="diag", random_state=2, n_jobs=2).fit(X)
+    gm = GaussianMixture(n_components=3, covariance_type="diag", n_init=4, max_iter=200, tol=1e-3, reg_covar=1e-3,
+                         random_state=2).fit(X)
+    for attr in ("weights_", "means_", "covariances_", "precisions_cholesky_", "lower_bound_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(est.model_, attr), getattr(gm, attr))
+    rs = np.random.RandomState(9)
+    GaussianMixtureRegime(n_init=3, random_state=rs, n_jobs=2).fit(X)
+    ref = np.random.RandomState(9)
+    GaussianMixture(n_components=3, n_init=3, max_iter=200, tol=1e-3, reg_covar=1e-3, random_state=ref).fit(X)
+    assert rs.randint(SEED_MAX) == ref.randint(SEED_MAX)  # the caller's stream moved as scikit-learn's does
+
+
+def test_a_warm_start_runs_in_place_whatever_n_jobs():
+    est = GaussianHMMRegime(n_init=2, n_iter=10, n_jobs=2).fit(_X())
+    model = est.model_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(warm_start=True).fit(_X(seed=1))
+    assert est.model_ is model and len(est.init_scores_) == 1
+
+
+@pytest.mark.parametrize("cls", RESTARTING, ids=lambda c: c.__name__)
+def test_an_estimator_pickled_before_n_jobs_loads_with_its_default(cls):
+    """A stored model's estimators predate ``n_jobs``: unpickled, they get it (None) and refit as before."""
+    import pickle
+
+    est = cls(n_init=1).fit(_X()) if cls is not MarkovSwitchingRegime else cls(n_components=2, n_init=1).fit(_X())
+    del est.n_jobs  # as an older version pickled it
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.n_jobs is None and loaded.get_params()["n_jobs"] is None
+    np.testing.assert_array_equal(loaded.predict_proba(_X()), est.predict_proba(_X()))

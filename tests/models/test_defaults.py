@@ -21,16 +21,17 @@ CONFIG_FIELDS = {
     "hmm": (GaussianHMMRegime, HMMConfig, {
         "n_components": "n_components", "covariance_type": "covariance_type", "n_init": "n_init",
         "n_iter": "n_iter", "tol": "tol", "sticky": "sticky", "reg_covar": "reg_covar",
-        "random_state": "random_state"}),
+        "random_state": "random_state", "n_jobs": "n_jobs"}),
     "gmm": (GaussianMixtureRegime, GMMConfig, {
         "n_components": "n_components", "covariance_type": "covariance_type", "n_init": "n_init",
         "n_iter": "n_iter", "tol": "tol", "smoothing": "smoothing", "reg_covar": "reg_covar",
-        "random_state": "random_state"}),
+        "random_state": "random_state", "n_jobs": "n_jobs"}),
     "jump": (JumpModelRegime, JumpConfig, {
         "n_components": "n_components", "jump_penalty": "jump_penalty", "n_init": "n_init", "n_iter": "n_iter",
-        "temperature": "temperature", "random_state": "random_state"}),
+        "temperature": "temperature", "random_state": "random_state", "n_jobs": "n_jobs"}),
     "markov": (MarkovSwitchingRegime, MarkovConfig, {
-        "n_components": "n_components", "n_init": "n_init", "n_iter": "n_iter", "random_state": "random_state"}),
+        "n_components": "n_components", "n_init": "n_init", "n_iter": "n_iter", "random_state": "random_state",
+        "n_jobs": "n_jobs"}),
     "axes": (AxesRegime, AxesConfig, {
         "stress_shift": "stress_shift", "stress_floor": "stress_floor", "prior_days": "prior_days",
         "calm_days": "calm_days", "stress_days": "stress_days", "lead_days": "lead_days", "clip": "clip",
@@ -45,6 +46,8 @@ AXES_COLUMNS = ["rk_vol_q_10d", "ld_ew_cw"]
 
 def _another(value):
     """A valid value other than ``value`` (halved floats stay inside every config interval)."""
+    if value is None:  # n_jobs
+        return 2
     if isinstance(value, bool):
         return not value
     if isinstance(value, str):
