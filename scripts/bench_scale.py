@@ -20,7 +20,7 @@ It prints how time and memory grow from 300 to 1,000 to 3,000 names (30 years) a
 Times are wall-clock on this machine as it is (its load average is printed); a target whose size was not run
 is SKIP. The exit status is 1 if a target FAILs.
 
-    python scripts/bench_scale.py                          # every size (about 3 minutes on 2 cores)
+    python scripts/bench_scale.py                          # every size (about 2 minutes on 2 cores)
     python scripts/bench_scale.py --quick                  # tiny sizes: a smoke test, targets not judged
     python scripts/bench_scale.py --data-dir /tmp/markets  # keep the markets there (and reuse them next time)
     python scripts/bench_scale.py --names 300 --years 30 --steps read,features --json scale.json
@@ -52,6 +52,9 @@ QUICK = {"names": "40,80", "years": "3,4", "backtest": "4x40"}
 FULL = {"names": "300,1000,3000", "years": "10,30", "backtest": "30x300"}
 
 READ = "import sys; from regime.data import load_data; load_data(sys.argv[1])"
+
+#: What every step pays before it starts: Python and the engine's imports (pandas, pyarrow, scikit-learn, scipy).
+STARTUP = "import regime.backtest"
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> dict:
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> dict:
         root = Path(args.data_dir) if args.data_dir else Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         work = Path(tmp)
-        startup = measure([sys.executable, "-c", "import regime.cli"], env, work)
+        startup = measure([sys.executable, "-c", STARTUP], env, work)
         for (y, n, fmt), what in markets(names, years, args.format, backtest).items():
             d = market_dir(root, y, n, fmt)
             row = {"years": y, "names": n, "format": fmt, "dir": str(d)}
@@ -181,7 +184,7 @@ def report(result: dict, quick: bool) -> None:
     print(f"Scale benchmark: {mach['cores']} cores, Python {mach['python']}, BLAS/OpenMP threads {threads}; "
           f"load average at the end {', '.join(map(str, mach['load_average_end']))}")
     print("each cell: wall seconds (CPU seconds) and peak RSS of its own process; starting Python and importing "
-          f"regime.cli, part of every cell, takes {_cell(mach['startup'])}\n")
+          f"the engine (regime.backtest), which every cell pays, takes {_cell(mach['startup'])}\n")
     rows = [r for r in result["runs"]]
     header = ["years", "names", "format", "synth (write)", "read", "features", "backtest"]
     table = [[f"{r['years']:g}", f"{r['names']:,}", r["format"], *(_cell(r.get(s)) for s in STEPS)] for r in rows]
