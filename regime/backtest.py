@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
+from threadpoolctl import threadpool_limits
 
 from .config import Config
 from .data import MarketData, parse_day
@@ -24,7 +25,7 @@ from .errors import ConfigError, DataError
 from .features import build_features
 from .labeling import persistent_labels
 from .metrics import label_summary, truth_metrics
-from .pipeline import RegimeModel, fit_on_features, labelled_rows
+from .pipeline import RegimeModel, _design, _fit_window, fit_on_features
 
 __all__ = ["BacktestResult", "walk_forward", "refit_schedule", "read_truth"]
 
@@ -179,7 +180,9 @@ def walk_forward(
     rolling = bt.rolling_days()
     if features is None:
         features = build_features(data, config)
-    complete = labelled_rows(features, config)
+    # the features as arrays, once: each refit slices its window (no per-refit selection or re-testing of rows)
+    design = _design(features, config)
+    complete = pd.Series(design.labelled, index=features.index)
     dates = features.index
     first_ok = _default_start(complete, config.train.min_days)
     if start is None:
@@ -198,32 +201,38 @@ def walk_forward(
     pos = {d: i for i, d in enumerate(dates)}
     prev: RegimeModel | None = None
     chunks, records = [], []
-    for i, R in enumerate(schedule):
-        iR = pos[R]
-        iN = pos[schedule[i + 1]] if i + 1 < len(schedule) else len(dates)
-        lo = 0 if rolling is None else max(0, iR - rolling)
-        t_fit = time.perf_counter()
-        if naive:  # no cached features, no warm start, no burn-in shortcut
-            feats_now = build_features(data.truncate(dates[iN - 1]), config)
-            model = fit_on_features(feats_now.iloc[lo:iR], config, previous=prev)
-            seg_start = lo
-        else:
-            feats_now = features
-            fresh = bt.fresh_every is not None and i > 0 and i % bt.fresh_every == 0
-            model = fit_on_features(features.iloc[lo:iR], config, previous=prev, warm=prev is not None,
+    # the fits are small (thousands of days x tens of features): BLAS and OpenMP threads only wait on each other
+    # (and on other processes); on one thread the numbers are the same and, on a busy machine, come several times
+    # sooner
+    with threadpool_limits(limits=1):
+        for i, R in enumerate(schedule):
+            iR = pos[R]
+            iN = pos[schedule[i + 1]] if i + 1 < len(schedule) else len(dates)
+            lo = 0 if rolling is None else max(0, iR - rolling)
+            t_fit = time.perf_counter()
+            if naive:  # no cached features, no warm start, no burn-in shortcut
+                feats_now = build_features(data.truncate(dates[iN - 1]), config)
+                model = fit_on_features(feats_now.iloc[lo:iR], config, previous=prev)
+                fit_s = time.perf_counter() - t_fit
+                probs = model.filtered_probabilities(feats_now.iloc[lo:iN]).iloc[iR - lo:]
+            else:
+                fresh = bt.fresh_every is not None and i > 0 and i % bt.fresh_every == 0
+                model = _fit_window(design, lo, iR, config, previous=prev, warm=prev is not None,
                                     n_iter=bt.refit_n_iter, also_fresh=fresh)
-            seg_start = max(lo, iR - bt.burn_in)
-        fit_s = time.perf_counter() - t_fit
-        probs = model.filtered_probabilities(feats_now.iloc[seg_start:iN]).iloc[iR - seg_start:]
-        chunks.append(probs)
-        records.append({
-            "date": R, "train_start": model.trained_from, "train_end": model.trained_through,
-            "n_train": model.diagnostics["n_train_days"], "converged": model.diagnostics["converged"],
-            "n_iter": model.diagnostics["n_iter"], "fit_seconds": round(fit_s, 4),
-        })
-        prev = model
-        if progress is not None:
-            progress(i + 1, len(schedule), R)
+                fit_s = time.perf_counter() - t_fit
+                seg_start = max(lo, iR - bt.burn_in)
+                # model.filtered_probabilities on the segment, from the prepared arrays
+                rows = model._average(design.rows(model, seg_start, iN))[iR - seg_start:]
+                probs = pd.DataFrame(rows, index=dates[iR:iN], columns=pd.Index(model.regime_ids, name="regime"))
+            chunks.append(probs)
+            records.append({
+                "date": R, "train_start": model.trained_from, "train_end": model.trained_through,
+                "n_train": model.diagnostics["n_train_days"], "converged": model.diagnostics["converged"],
+                "n_iter": model.diagnostics["n_iter"], "fit_seconds": round(fit_s, 4),
+            })
+            prev = model
+            if progress is not None:
+                progress(i + 1, len(schedule), R)
     probs = pd.concat(chunks)
     # days with a missing model feature (stale inputs, or windows still covering them) get no label: no row
     unlabelled = probs.index[probs.isna().any(axis=1).to_numpy()]

@@ -12,17 +12,30 @@ with one line naming the file, column or date.
   a name has no close, e.g. before its listing); no market caps and no
   sectors. A file with no ``ticker`` column (and no ``close``,
   ``market_cap`` or ``sector`` column) is read as wide.
+
+Files are read typed: pyarrow reads each column with a declared type (CSV) or as stored (Parquet) straight into
+float arrays, long constituents through one integer code per row for the date, ticker and sector, never a frame
+of strings. A file the typed reader cannot vouch for (a cell that is not a number, a date it would name by row, a
+ticker twice on a day, a value not above zero) is read as text, every cell a string first, whose checks name the
+problem; both give the same data, bit for bit, where both read a file.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import itertools
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ._io import atomic_path
 from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
@@ -33,6 +46,13 @@ __all__ = ["MarketData", "StaleSpan", "load_data", "read_table", "align_asof", "
 log = logging.getLogger(__name__)
 
 _MISSING_TOKENS = {"", ".", "na", "nan", "null", "none", "#n/a"}
+
+#: The missing tokens in every mix of upper and lower case: the typed CSV reader matches null values exactly.
+_NULL_VALUES = sorted({"".join(chars) for token in _MISSING_TOKENS
+                       for chars in itertools.product(*({c.lower(), c.upper()} for c in token))})
+
+#: Labels (dates, tickers, sectors) are read dictionary-encoded: one code per row, each distinct text once.
+_LABEL = pa.dictionary(pa.int32(), pa.string())
 
 
 @dataclass(frozen=True)
@@ -410,9 +430,234 @@ def _numeric(df: pd.DataFrame, name: str, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+class _Declined(Exception):
+    """The typed reader cannot vouch for a file; the text reader then reads it and names any problem exactly."""
+
+
+def _typed(read, path: Path, *args):
+    """``read(path, *args)``, or None when the typed reader declines the file (then read it as text).
+
+    The typed reader takes the files a careful writer produces (a clean header, numbers and the missing
+    tokens, one row per ticker and day) straight into float arrays. Anything else -- a cell that is not a
+    number, a date it would have to report by row, a repeated ticker -- sends the file down the text path,
+    whose checks and one-line errors are the data contract's. A DataError raised by the shared checks on the
+    typed result is the text path's error for the same values, so it is raised as is.
+    """
+    try:
+        return read(path, *args)
+    except (DataError, MemoryError):
+        raise
+    except Exception as exc:  # _Declined, pyarrow's conversion and parse errors, anything unexpected
+        log.debug("%s: typed read declined (%s: %s); reading it as text", path.name, type(exc).__name__, exc)
+        return None
+
+
+def _raw_names(path: Path) -> list[str]:
+    """The header cells as written (a CSV file's first record; a Parquet file's columns)."""
+    if path.suffix == ".parquet":
+        schema = pq.read_schema(path)
+        index = (schema.pandas_metadata or {}).get("index_columns", [])
+        if any(isinstance(c, str) for c in index):
+            raise _Declined("a stored pandas index")  # pandas would read it as the index, not a column
+        return list(schema.names)
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        row = next(csv.reader(fh), None)
+    if not row:
+        raise _Declined("no header")
+    return row
+
+
+def _clean_names(names: list[str]) -> list[str]:
+    """Stripped header names, declined unless unique, non-empty and with a ``date`` column."""
+    clean = [n.strip() for n in names]
+    if "date" not in clean or "" in clean or len(set(clean)) != len(clean):
+        raise _Declined("header")
+    return clean
+
+
+def _arrow_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
+    """The named columns (raw names) of a file, typed as declared (CSV) or as stored (Parquet), with rows.
+
+    Labels (columns declared as dictionaries) come dictionary-encoded from Parquet too: one code per row.
+    """
+    if path.suffix == ".parquet":
+        labels = [n for n, t in types.items() if pa.types.is_dictionary(t)]
+        table = pq.read_table(path, columns=list(types), read_dictionary=labels)
+    else:
+        convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=_NULL_VALUES,
+                                       strings_can_be_null=False, quoted_strings_can_be_null=True)
+        table = pacsv.read_csv(path, convert_options=convert)
+    if table.num_rows == 0 or table.column_names != list(types):
+        raise _Declined("no rows")
+    return table
+
+
+#: Rows handled at a time where a row-wise step needs int64 temporaries.
+_SPAN = 1 << 22
+
+
+def _spans(n: int) -> list[tuple[int, int]]:
+    return [(a, min(a + _SPAN, n)) for a in range(0, n, _SPAN)]
+
+
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each row's code (int32) into the column's distinct values (in order of appearance), and those values.
+
+    Chunk by chunk, on each chunk's dictionary: the column is never copied, only one int32 per row is made.
+    """
+    codes = np.empty(len(col), dtype=np.int32)
+    ids: dict = {}
+    parts: list[pa.Array] = []
+    pos = 0
+    for chunk in col.chunks:
+        enc = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+        if enc.null_count:
+            raise _Declined("missing labels")
+        local = enc.dictionary
+        keys = local.to_numpy(zero_copy_only=False)
+        keys = (keys.view(np.int64) if keys.dtype.kind in "mM" else keys).tolist()
+        remap = np.empty(len(keys), dtype=np.int32)
+        new = []
+        for j, key in enumerate(keys):
+            if key not in ids:
+                ids[key] = len(ids)
+                new.append(j)
+            remap[j] = ids[key]
+        if new:
+            parts.append(local.take(pa.array(new, type=pa.int32())))
+        idx = enc.indices.to_numpy(zero_copy_only=False)
+        codes[pos:pos + len(idx)] = remap[idx]
+        pos += len(idx)
+    values = pa.concat_arrays(parts)
+    used = np.bincount(codes, minlength=len(values)) > 0
+    if not used.all():  # a chunk's dictionary may hold values no row uses
+        _recode(codes, np.cumsum(used, dtype=np.int32) - 1)
+        values = values.filter(pa.array(used))
+    return codes, values
+
+
+def _recode(codes: np.ndarray, new: np.ndarray) -> None:
+    """``codes = new[codes]`` in place, a span at a time."""
+    for a, b in _spans(len(codes)):
+        codes[a:b] = new[codes[a:b]]
+
+
+def _date_codes(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Each row's position in the sorted distinct dates, and those dates, parsed as :func:`parse_dates` does."""
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)):
+        raise _Declined(f"date column of type {t}")
+    codes, values = _codes(col)
+    try:
+        parsed = parse_dates(values.to_pandas(), name)
+    except DataError:
+        raise _Declined("a date that cannot be parsed") from None  # the text path names its row
+    _, first, inverse = np.unique(parsed.asi8, return_index=True, return_inverse=True)
+    _recode(codes, inverse.astype(np.int32))
+    return codes, parsed[first]
+
+
+def _label_codes(col: pa.ChunkedArray, blank_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code into the sorted distinct stripped labels (-1: blank, with ``blank_missing``), and those."""
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        raise _Declined(f"label column of type {t}")
+    codes, values = _codes(col)
+    stripped = np.array([v.strip() for v in values.to_pylist()], dtype=object)
+    uniq, inverse = np.unique(stripped, return_inverse=True)
+    inverse = inverse.astype(np.int32)
+    if blank_missing and len(uniq) and uniq[0] == "":  # "" sorts first
+        uniq, inverse = uniq[1:], inverse - 1
+    _recode(codes, inverse)
+    return codes, uniq
+
+
+def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A numeric column as float64, missing as NaN."""
+    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        raise _Declined(f"values of type {col.type}")
+    return np.asarray(pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _typed_frame(path: Path) -> pd.DataFrame:
+    """A contract file whose columns besides ``date`` are all numbers, as floats indexed by date (as read)."""
+    names = _raw_names(path)
+    clean = _clean_names(names)
+    table = _arrow_table(path, {n: (_LABEL if c == "date" else pa.float64()) for n, c in zip(names, clean)})
+    codes, days = _date_codes(table.column(clean.index("date")), path.name)
+    cols = {c: _floats(table.column(i)) for i, c in enumerate(clean) if c != "date"}
+    return pd.DataFrame(cols, index=days.take(codes), columns=[c for c in clean if c != "date"])
+
+
+def _read_values(path: Path) -> pd.DataFrame:
+    """A file of numbers by date: typed when it can be, else :func:`read_table`'s text."""
+    frame = _typed(_typed_frame, path)
+    return read_table(path) if frame is None else frame
+
+
+def _typed_long(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Long constituents straight into wide arrays on the price calendar: closes, caps and sector codes.
+
+    Rows are coded (an int32 per row for the date, the ticker and the sector) and each value column is
+    scattered into its wide array a chunk at a time, dropped as soon as it is in: about the wide arrays and
+    the file's numbers at most. Declines (the text path then reads the file) on anything the text path
+    reports: a missing column, a date it names by row, a ticker twice on a day, a value not above zero.
+    """
+    name = path.name
+    names = _raw_names(path)
+    raw = dict(zip(_clean_names(names), names))
+    if "ticker" not in raw or "close" not in raw:
+        raise _Declined("not long constituents")
+    wanted = ["date", "ticker", "close"] + [c for c in ("market_cap", "sector") if c in raw]
+    cols = dict(zip(wanted, _arrow_table(
+        path, {raw[c]: (pa.float64() if c in ("close", "market_cap") else _LABEL) for c in wanted}).columns))
+    dcode, days = _date_codes(cols.pop("date"), name)
+    if any((dcode[a + 1:b] < dcode[a:b - 1]).any() or (a and dcode[a] < dcode[a - 1]) for a, b in _spans(len(dcode))):
+        log.warning("%s: dates are out of order; sorted them", name)
+    tcode, tickers = _label_codes(cols.pop("ticker"))
+    nt = len(tickers)
+    seen = np.zeros(len(days) * nt, dtype=bool)
+    for a, b in _spans(len(dcode)):
+        seen[dcode[a:b].astype(np.int64) * nt + tcode[a:b]] = True
+    if int(seen.sum()) != len(dcode):
+        raise _Declined("a ticker twice on a day")
+    del seen
+    row_of_day = dates.get_indexer(days).astype(np.int64)  # each file day's price row, -1 if prices lack it
+    columns = pd.Index(tickers, name="ticker")
+
+    def wide(chunks) -> pd.DataFrame:
+        arr = np.full(len(dates) * nt, np.nan)
+        pos = 0
+        for values in chunks:
+            rows = row_of_day[dcode[pos:pos + len(values)]]
+            keep = rows >= 0
+            arr[rows[keep] * nt + tcode[pos:pos + len(values)][keep]] = values[keep]
+            pos += len(values)
+        return pd.DataFrame(arr.reshape(len(dates), nt), index=dates, columns=columns, copy=False)
+
+    def numbers(col: pa.ChunkedArray):
+        for chunk in col.chunks:
+            values = _floats(chunk)
+            if (values <= 0).any():
+                raise _Declined("a value not above zero")
+            yield values
+
+    closes = wide(numbers(cols.pop("close")))
+    caps = wide(numbers(cols.pop("market_cap"))) if "market_cap" in cols else None
+    sectors = None
+    if "sector" in cols:
+        scode, labels = _label_codes(cols.pop("sector"), blank_missing=True)
+        if len(labels) < 3:
+            log.warning("%s: column 'sector' names %d sector(s); sector rotation needs at least 3, so it is left out",
+                        name, len(labels))
+        else:
+            sectors = wide(np.where(scode[a:b] < 0, np.nan, scode[a:b].astype(float)) for a, b in _spans(len(scode)))
+    return closes, caps, sectors
+
+
 def _load_prices(path: Path, roles: RolesConfig) -> pd.DataFrame:
     name = path.name
-    df = _check_dates(read_table(path), name)
+    df = _check_dates(_read_values(path), name)
     needed = {r: getattr(roles, r) for r in PRICE_ROLES if getattr(roles, r) is not None}
     for role, col in needed.items():
         if col not in df.columns:
@@ -485,7 +730,7 @@ def _load_rates(
     path: Path, roles: RolesConfig, dates: pd.DatetimeIndex, max_stale_days: int
 ) -> tuple[pd.DataFrame, list[StaleSpan]]:
     name = path.name
-    df = _check_dates(read_table(path), name)
+    df = _check_dates(_read_values(path), name)
     for role in RATE_ROLES:
         col = getattr(roles, role)
         if col is not None and col not in df.columns:
@@ -501,16 +746,38 @@ def _load_rates(
     return align_asof(df, dates, max_stale_days), spans
 
 
+def _is_wide(columns) -> bool:
+    """A constituents file with no ``ticker`` column (and no ``close``, ``market_cap`` or ``sector``) is wide."""
+    return "ticker" not in columns and not {"close", "market_cap", "sector"} & set(columns)
+
+
 def _load_constituents(
     path: Path, dates: pd.DatetimeIndex
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, list[StaleSpan]]:
+    """Closes, caps and sector codes on the price calendar, and the constituents' stale spans."""
+    read = _typed(_typed_constituents, path, dates)
+    closes, caps, sectors = _text_constituents(path, dates) if read is None else read
+    # closes are not carried forward, so every price day without one (after the file starts) is stale
+    spans = _stale_spans(dates[closes.notna().any(axis=1).to_numpy()], dates, path.name, None, None)
+    return closes, caps, sectors, spans
+
+
+def _typed_constituents(
+    path: Path, dates: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    if _is_wide(_clean_names(_raw_names(path))):
+        return _load_wide_constituents(path, _typed_frame(path), dates), None, None
+    return _typed_long(path, dates)
+
+
+def _text_constituents(
+    path: Path, dates: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """The constituents read as text (every cell a string first): the reference the typed reader matches."""
     name = path.name
     df = read_table(path)
-    if "ticker" not in df.columns and not {"close", "market_cap", "sector"} & set(df.columns):
-        closes = _load_wide_constituents(path, df, dates)
-        # closes are not carried forward, so every price day without one (after the file starts) is stale
-        spans = _stale_spans(dates[closes.notna().any(axis=1).to_numpy()], dates, name, None, None)
-        return closes, None, None, spans
+    if _is_wide(df.columns):
+        return _load_wide_constituents(path, df, dates), None, None
     for col in ("ticker", "close"):
         if col not in df.columns:
             raise DataError(
@@ -554,9 +821,7 @@ def _load_constituents(
             )
         else:
             sectors = wide("sector", np.where(codes < 0, np.nan, codes.astype(float)))
-    # closes are not carried forward, so every price day without one (after the file starts) is stale
-    spans = _stale_spans(dates[closes.notna().any(axis=1).to_numpy()], dates, name, None, None)
-    return closes, caps, sectors, spans
+    return closes, caps, sectors
 
 
 def raw_header(path: Path) -> list[str]:
@@ -713,11 +978,33 @@ def snap_asof(dates: pd.DatetimeIndex, asof: str | pd.Timestamp, outside: str) -
     return dates[dates <= req][-1]
 
 
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write a frame with a ``date`` index as CSV or Parquet (by suffix), atomically."""
-    out = df.reset_index()
+def write_table(df: pd.DataFrame | Iterable[pd.DataFrame], path: Path) -> None:
+    """Write a frame with a ``date`` index as CSV or Parquet (by suffix), atomically.
+
+    ``df`` may also be an iterable of frames, consecutive blocks of rows of one table (same columns): they
+    are written one after another, so the whole table is never in memory. The file is the one their
+    concatenation would give (CSV byte for byte; Parquet with a row group per block).
+    """
+    blocks = iter([df] if isinstance(df, pd.DataFrame) else df)
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
-            out.to_parquet(tmp, index=False)
+            if isinstance(df, pd.DataFrame):
+                df.reset_index().to_parquet(tmp, index=False)
+                return
+            writer = None
+            try:
+                for block in blocks:
+                    if writer is None:
+                        table = pa.Table.from_pandas(block.reset_index(), preserve_index=False)
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    else:  # the first block's types: a block whose labels are all blank has no type of its own
+                        table = pa.Table.from_pandas(block.reset_index(), schema=writer.schema, preserve_index=False)
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
         else:
-            out.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.10g")
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                for i, block in enumerate(blocks):
+                    block.reset_index().to_csv(fh, index=False, header=i == 0, date_format="%Y-%m-%d",
+                                               float_format="%.10g")

@@ -19,7 +19,8 @@ from scipy.optimize import linear_sum_assignment
 from .config import RegimeRule
 from .errors import ConfigError
 
-__all__ = ["state_profiles", "regime_scores", "assign_regimes", "regime_probabilities", "persistent_labels"]
+__all__ = ["state_profiles", "regime_scores", "assign_regimes", "regime_probabilities", "regime_sums",
+           "persistent_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,16 @@ def regime_probabilities(
     DataFrame
         ``index`` x ``regime_ids``; each row sums to 1.
     """
+    return pd.DataFrame(regime_sums(state_probs, state_map, regime_ids), index=index,
+                        columns=pd.Index(regime_ids, name="regime"))
+
+
+def regime_sums(state_probs: np.ndarray, state_map: Mapping[int, str], regime_ids: list[str]) -> np.ndarray:
+    """:func:`regime_probabilities` as an array (rows x ``regime_ids``), for callers that index it themselves."""
     out = np.zeros((state_probs.shape[0], len(regime_ids)))
     for s, rid in state_map.items():
         out[:, regime_ids.index(rid)] += state_probs[:, s]
-    return pd.DataFrame(out, index=index, columns=pd.Index(regime_ids, name="regime"))
+    return out
 
 
 def persistent_labels(probs: pd.DataFrame, margin: float = 0.0, min_days: int = 1) -> pd.Series:

@@ -29,6 +29,7 @@ from .labeling import (
     persistent_labels,
     regime_probabilities,
     regime_scores,
+    regime_sums,
     state_profiles,
 )
 from .models import RegimeEstimator, make_estimator
@@ -80,16 +81,28 @@ class Component:
         """
         X = features[self.feature_names].to_numpy()
         ok = usable_rows(features, self.feature_names, self.config).to_numpy()
-        out = np.full((len(X), len(self.state_map)), np.nan)
-        if ok.any():
-            out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
+        out = self._states(X, ok)
         return pd.DataFrame(out, index=features.index, columns=pd.RangeIndex(out.shape[1], name="state"))
 
     def regime_probabilities(self, features: pd.DataFrame, regime_ids: list[str]) -> pd.DataFrame:
         """Filtered regime probabilities of this component (NaN rows where a feature is missing)."""
-        states = self.state_probabilities(features)
-        probs = regime_probabilities(np.nan_to_num(states.to_numpy()), self.state_map, regime_ids, states.index)
-        probs[states.isna().any(axis=1)] = np.nan
+        X = features[self.feature_names].to_numpy()
+        ok = usable_rows(features, self.feature_names, self.config).to_numpy()
+        return pd.DataFrame(self._regimes(X, ok, regime_ids), index=features.index,
+                            columns=pd.Index(regime_ids, name="regime"))
+
+    def _states(self, X: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """:meth:`state_probabilities` of the rows ``X`` (this component's features), ``ok`` the usable ones."""
+        out = np.full((len(X), len(self.state_map)), np.nan)
+        if ok.any():
+            out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
+        return out
+
+    def _regimes(self, X: np.ndarray, ok: np.ndarray, regime_ids: list[str]) -> np.ndarray:
+        """:meth:`regime_probabilities` of the rows ``X``, as an array."""
+        states = self._states(X, ok)
+        probs = regime_sums(np.nan_to_num(states), self.state_map, regime_ids)
+        probs[np.isnan(states).any(axis=1)] = np.nan
         return probs
 
 
@@ -167,9 +180,15 @@ class RegimeModel:
             on every day with a missing model feature (warm-up or stale inputs).
         """
         self.check_features(features)
+        rows = [(features[c.feature_names].to_numpy(), usable_rows(features, c.feature_names, c.config).to_numpy())
+                for c in self.components]
+        return pd.DataFrame(self._average(rows), index=features.index, columns=pd.Index(self.regime_ids, name="regime"))
+
+    def _average(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """The components' regime probabilities averaged with their weights; ``rows``: each one's (X, usable)."""
         total, wsum = None, 0.0
-        for comp in self.components:
-            p = comp.regime_probabilities(features, self.regime_ids) * comp.config.weight
+        for comp, (X, ok) in zip(self.components, rows):
+            p = comp._regimes(X, ok, self.regime_ids) * comp.config.weight
             total = p if total is None else total + p
             wsum += comp.config.weight
         return total / wsum
@@ -222,18 +241,83 @@ def labelled_rows(features: pd.DataFrame, config: Config) -> pd.Series:
     return ok
 
 
+@dataclass(frozen=True, eq=False)
+class _Design:
+    """Features as arrays, prepared once for many fits on windows of one history (a walk-forward).
+
+    Every day-by-day quantity (which days a model can label, which have every feature) is a row-wise test, so
+    computing it once for the history and slicing it gives what computing it on each window would.
+
+    Attributes
+    ----------
+    index : DatetimeIndex
+    names : list of str
+        Every feature a fit reads: the leaves' (in first-use order), then the rules' the data has.
+    values : ndarray of shape (n_days, len(names))
+        Column-major, as pandas hands out a frame's values.
+    leaf_columns : list of list of str
+        Each leaf model's features.
+    usable : list of ndarray of bool
+        Each leaf model's usable days (:func:`usable_rows`).
+    labelled : ndarray of bool
+        Days every leaf can label (:func:`labelled_rows`).
+    complete : ndarray of bool
+        Days with every one of ``names`` defined.
+    """
+
+    index: pd.DatetimeIndex
+    names: list[str]
+    values: np.ndarray
+    leaf_columns: list[list[str]]
+    usable: list[np.ndarray]
+    labelled: np.ndarray
+    complete: np.ndarray
+
+    def positions(self, columns: list[str]) -> list[int]:
+        """Where ``columns`` are among :attr:`names`."""
+        where = {c: i for i, c in enumerate(self.names)}
+        return [where[c] for c in columns]
+
+    def rows(self, model: RegimeModel, start: int, stop: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each of ``model``'s components' (features, usable days) on days ``start`` to ``stop``."""
+        out = []
+        for i, comp in enumerate(model.components):
+            if comp.feature_names != self.leaf_columns[i]:
+                raise ModelError("the model's components do not read the features of this history's config")
+            out.append((self.values[start:stop, self.positions(comp.feature_names)], self.usable[i][start:stop]))
+        return out
+
+
+def _design(features: pd.DataFrame, config: Config) -> _Design:
+    """The arrays :func:`fit_on_features` fits on, for ``features`` under ``config``."""
+    leaves = config.model.leaves()
+    cols_by_leaf = model_features(features.columns, config)
+    union = feature_union(features.columns, config)
+    rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
+    wanted = list(dict.fromkeys(union + rule_cols))
+    frame = features[wanted]
+    usable = [usable_rows(features, cols_by_leaf[i], leaf).to_numpy() for i, leaf in enumerate(leaves)]
+    labelled = np.ones(len(features), dtype=bool)
+    for ok in usable:
+        labelled &= ok
+    return _Design(index=features.index, names=wanted, values=np.asfortranarray(frame.to_numpy()),
+                   leaf_columns=[cols_by_leaf[i] for i in range(len(leaves))], usable=usable, labelled=labelled,
+                   complete=frame.notna().all(axis=1).to_numpy())
+
+
 def _weighted_regime_profiles(profiles: pd.DataFrame, state_map: dict[int, str], occupancy: np.ndarray,
                               regime_ids: list[str]) -> pd.DataFrame:
-    rows = {}
-    for rid in regime_ids:
+    values = profiles.to_numpy()
+    rows = np.full((len(regime_ids), profiles.shape[1]), np.nan)
+    for i, rid in enumerate(regime_ids):
         states = [s for s, r in state_map.items() if r == rid]
         if not states:
-            rows[rid] = np.full(profiles.shape[1], np.nan)
             continue
         w = occupancy[states]
         w = w / w.sum() if w.sum() > 0 else np.full(len(states), 1.0 / len(states))
-        rows[rid] = (profiles.loc[states].to_numpy() * w[:, None]).sum(axis=0)
-    return pd.DataFrame(rows, index=profiles.columns).T
+        # column-major, as pandas hands out a selection of rows: the sum over states runs in the same order
+        rows[i] = (np.asfortranarray(values[states]) * w[:, None]).sum(axis=0)
+    return pd.DataFrame(rows, index=regime_ids, columns=profiles.columns)
 
 
 #: Model kinds whose states are named by construction (``state_names_``) and that read anchored features on
@@ -318,32 +402,43 @@ def fit_on_features(
     -------
     RegimeModel
     """
+    return _fit_window(_design(features, config), 0, len(features), config, previous=previous, warm=warm,
+                       n_iter=n_iter, progress=progress, also_fresh=also_fresh)
+
+
+def _fit_window(design: _Design, start: int, stop: int, config: Config, previous: RegimeModel | None = None,
+                warm: bool = False, n_iter: int | None = None, progress: Callable[[str], None] | None = None,
+                also_fresh: bool = False) -> RegimeModel:
+    """:func:`fit_on_features` on the days ``start`` to ``stop`` of a prepared history.
+
+    The training arrays are laid out as pandas lays out the frames they stand for (column-major), so each
+    scaler and estimator sums in the same order and the fit is the same to the last bit.
+    """
     say = progress or (lambda _msg: None)
     leaves = config.model.leaves()
-    cols_by_leaf = model_features(features.columns, config)
-    union = feature_union(features.columns, config)
-    rule_cols = [f for rule in config.regimes.values() for f in rule.weights if f in features.columns]
-    wanted = list(dict.fromkeys(union + rule_cols))
-    train = features.loc[labelled_rows(features, config), wanted]
+    days = start + np.flatnonzero(design.labelled[start:stop])
+    index = design.index[days]
+    train = np.asfortranarray(design.values[days])
     # profiles use the training days on which every wanted feature is defined (rule features may need longer
     # windows than the model's); only if those are too few, the features defined on every training day
-    prof_rows = train.notna().all(axis=1).to_numpy()
-    if prof_rows.sum() >= max(20, len(train) // 2):
-        all_cols = list(wanted)
+    prof_rows = design.complete[days]
+    if prof_rows.sum() >= max(20, len(days) // 2):
+        all_cols = list(design.names)
+        P = train[prof_rows]
     else:
-        all_cols = list(train.columns[train.notna().all().to_numpy()])
-        prof_rows = np.ones(len(train), dtype=bool)
-    P = train[all_cols].to_numpy()[prof_rows]
+        defined = ~np.isnan(train).any(axis=0)
+        all_cols = [c for c, ok in zip(design.names, defined) if ok]
+        prof_rows = np.ones(len(days), dtype=bool)
+        P = np.asfortranarray(train[:, defined])[prof_rows]
     profile_scaler = StandardScaler().fit(P)
-    z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=train.index[prof_rows],
-                     columns=all_cols)
+    z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=index[prof_rows], columns=all_cols)
     regime_ids = list(config.regimes)
 
     components: list[Component] = []
     combined: pd.DataFrame | None = None
     for i, leaf in enumerate(leaves):
-        cols = cols_by_leaf[i]
-        X = train[cols].to_numpy()
+        cols = design.leaf_columns[i]
+        X = np.asfortranarray(train[:, design.positions(cols)])
         scaler = StandardScaler().fit(X)
         if leaf.kind in FIXED_STATE_KINDS:  # anchored features are read on their own scale
             scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
@@ -396,7 +491,7 @@ def fit_on_features(
 
     model = RegimeModel(
         config=config, components=components, profile_scaler=profile_scaler, profile_names=all_cols,
-        regime_profile=pd.DataFrame(), trained_from=train.index[0], trained_through=train.index[-1],
+        regime_profile=pd.DataFrame(), trained_from=index[0], trained_through=index[-1],
     )
     w = combined.to_numpy() / sum(leaf.weight for leaf in leaves)
     mass = w.sum(axis=0)
@@ -409,7 +504,7 @@ def fit_on_features(
         "n_iter": int(sum(c.diagnostics["n_iter"] for c in components)),
         "mean_log_likelihood": first["mean_log_likelihood"],
         "bic": first.get("bic"),
-        "n_train_days": int(len(train)),
+        "n_train_days": int(len(days)),
         "regime_share_in_training": {r: round(float(v), 4) for r, v in zip(regime_ids, mass / mass.sum())},
         "components": [c.diagnostics for c in components],
     }

@@ -420,10 +420,11 @@ def synth(out_dir: str | Path, seed: int = 0, years: float = 30.0, stocks: int =
     _say(progress)(f"simulating {years:g} years x {n_stocks} stocks ({variant})")
     market = simulate_market(seed=seed, years=years, n_stocks=stocks, options=options)
     write_market(market, out_dir, file_format)
-    files = ["prices"] + ["rates"] * (market.rates is not None) + ["constituents"] * (market.constituents is not None)
+    files = ["prices"] + ["rates"] * (market.rates is not None) + ["constituents"] * (market.panel is not None)
+    survivors = len(market.panel.tickers) if market.universe is not None and market.panel is not None else None
     return {
         "out": str(out_dir), "variant": variant, "files": files, "days": len(market.prices), "stocks": n_stocks,
-        "survivors": int(market.constituents["ticker"].nunique()) if market.universe is not None else None,
+        "survivors": survivors,
         "shares": market.truth.value_counts(normalize=True).round(3).to_dict(),
     }
 

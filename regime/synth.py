@@ -57,7 +57,9 @@ variant               what changes
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +70,8 @@ from .errors import DataError
 from .measures import TRADING_DAYS
 from .variants import GARCH_ALPHA, MIN_STOCKS, VARIANTS, SynthOptions
 
-__all__ = ["SyntheticMarket", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market", "write_market",
-           "REGIME_PARAMS", "regime_path", "regime_params", "regime_transitions"]
+__all__ = ["SyntheticMarket", "ConstituentPanel", "SynthOptions", "VARIANTS", "MIN_STOCKS", "simulate_market",
+           "write_market", "REGIME_PARAMS", "regime_path", "regime_params", "regime_transitions"]
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +153,75 @@ def regime_transitions(opts: SynthOptions) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Rows (names x days) per block when the long constituents table is written: bounds the memory a write takes.
+BLOCK_ROWS = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class ConstituentPanel:
+    """The constituents as the generator keeps them: wide arrays, one row per day and one column per name.
+
+    The long table (``date, ticker, close[, market_cap][, sector]``, one row per name and day, day by day)
+    is made from it a block of days at a time, so writing 3,000 names x 30 years never holds it whole.
+
+    Attributes
+    ----------
+    dates : DatetimeIndex
+        The business days.
+    tickers : ndarray of str
+        One per name, in column order.
+    closes : ndarray of shape (n_days, n_names)
+        Rounded to 4 decimals; NaN before a name lists (survivorship variants).
+    caps : ndarray of shape (n_days, n_names) or None
+        Market caps rounded to thousands; NaN where the close is.
+    sectors : ndarray of str or None
+        Each name's sector label; blank on the days its close is.
+    """
+
+    dates: pd.DatetimeIndex
+    tickers: np.ndarray
+    closes: np.ndarray
+    caps: np.ndarray | None = None
+    sectors: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        shape = (len(self.dates), len(self.tickers))
+        if self.closes.shape != shape or (self.caps is not None and self.caps.shape != shape):
+            raise ValueError(f"closes and caps must have shape {shape} (days x names)")
+        if self.sectors is not None and len(self.sectors) != shape[1]:
+            raise ValueError("one sector label per name")
+
+    @property
+    def columns(self) -> list[str]:
+        """The long table's columns after ``date``."""
+        return ["ticker", "close"] + ["market_cap"] * (self.caps is not None) + ["sector"] * (self.sectors is not None)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
+        """The long table of days ``start`` to ``stop`` (positions), indexed by date."""
+        stop = len(self.dates) if stop is None else min(stop, len(self.dates))
+        n, k = stop - start, len(self.tickers)
+        cols = {
+            "date": np.repeat(self.dates[start:stop].to_numpy(), k),
+            "ticker": np.tile(self.tickers, n),
+            "close": self.closes[start:stop].ravel(),
+        }
+        if self.caps is not None:
+            cols["market_cap"] = self.caps[start:stop].ravel()
+        if self.sectors is not None:
+            labels = np.tile(self.sectors, n)
+            blank = np.isnan(cols["close"])
+            if blank.any():  # blank before listing, like the close
+                labels = np.where(blank, None, labels.astype(object))
+            cols["sector"] = labels
+        return pd.DataFrame(cols).set_index("date")
+
+    def blocks(self, rows: int | None = None) -> Iterator[pd.DataFrame]:
+        """The long table in consecutive blocks of whole days, about ``rows`` rows each (default :data:`BLOCK_ROWS`)."""
+        step = max(1, (BLOCK_ROWS if rows is None else rows) // max(1, len(self.tickers)))
+        for start in range(0, len(self.dates), step):
+            yield self.rows(start, start + step)
+
+
 @dataclass(frozen=True, eq=False)
 class SyntheticMarket:
     """A generated market in the data-contract shape.
@@ -163,9 +234,9 @@ class SyntheticMarket:
         ``fed_funds, ust_2y, ust_10y, baa_spread`` on their own calendar:
         fed funds every calendar day, the others on business days with blank
         holidays, as FRED publishes them. None when the variant has no rates.
-    constituents : DataFrame or None
-        Long format ``ticker, close[, market_cap][, sector]`` indexed by date
-        (all four by default); None when the variant has no constituents.
+    panel : ConstituentPanel or None
+        The constituents as wide arrays; None when the variant has no
+        constituents. :attr:`constituents` is their long table.
     truth : Series
         The true regime id of every price date.
     universe : DataFrame or None
@@ -176,9 +247,17 @@ class SyntheticMarket:
 
     prices: pd.DataFrame
     rates: pd.DataFrame | None
-    constituents: pd.DataFrame | None
+    panel: ConstituentPanel | None
     truth: pd.Series
     universe: pd.DataFrame | None = None
+
+    @cached_property
+    def constituents(self) -> pd.DataFrame | None:
+        """Long format ``ticker, close[, market_cap][, sector]`` indexed by date (all four by default), as
+        written to ``constituents.csv``; None when the variant has no constituents. Built on first use: for
+        3,000 names x 30 years it takes a few GB (:func:`write_market` writes it a block at a time instead).
+        """
+        return None if self.panel is None else self.panel.rows()
 
 
 def _regime_path(rng: np.random.Generator, n: int, params: dict[str, dict[str, float]] = REGIME_PARAMS,
@@ -390,10 +469,15 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         d = 0.985 * d + 0.015 * sector_vol[t] * rng.standard_normal(n_sectors)
         sector_drift[t] = d
     sectors = sector_drift + sector_vol[:, None] * rng.standard_normal((n, n_sectors))
-    idio = (_param(path, "idio", params)[:, None] * vol_mult[:, None]
-            * _student(rng, (n, n_stocks), df=4.0 if opts.tail_df is None else opts.tail_df))
-    logret = (market[:, None] * beta[None, :] + tilt[:, None] * exposure[None, :]
-              + sectors[:, sector] + idio)
+    # the (days x names) arrays are built in place, one at a time: the same sums and products as
+    # scale * t and market * beta + tilt * exposure + sectors + idio, without their temporaries
+    idio = _student(rng, (n, n_stocks), df=4.0 if opts.tail_df is None else opts.tail_df)
+    idio *= _param(path, "idio", params)[:, None] * vol_mult[:, None]
+    logret = market[:, None] * beta[None, :]
+    logret += tilt[:, None] * exposure[None, :]
+    logret += sectors[:, sector]
+    logret += idio
+    del idio
     logret -= 0.5 * (0.013 ** 2)  # rough volatility drag so levels do not explode
     # relative size mean-reverts slowly (half-life ~5 years): giants' growth slows, as in real markets
     kappa = np.log(2.0) / (5 * TRADING_DAYS)
@@ -404,11 +488,14 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         rel = level - (np.log(np.exp(level - level.max()).sum()) + level.max())
         logret[t] -= kappa * (rel - rel0)
         level += logret[t]
-    growth = np.exp(np.cumsum(logret, axis=0))
+    growth = np.cumsum(logret, axis=0)
+    np.exp(growth, out=growth)
     caps = caps0[None, :] * growth
     price0 = rng.uniform(10.0, 150.0, n_stocks)
     closes = price0[None, :] * growth
+    del growth
     simple = np.expm1(logret)
+    del logret
     caps_prev = np.vstack([caps0[None, :], caps[:-1]])
 
     # --- indices built from the constituents ---------------------------------------------------
@@ -419,14 +506,17 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         ret = _survivor_indices(simple, caps_prev, held)
     else:
         w_prev = caps_prev / caps_prev.sum(axis=1, keepdims=True)
+        w_prev *= simple
         ret = {
-            "spx": (w_prev * simple).sum(axis=1),
+            "spx": w_prev.sum(axis=1),
             "spx_ew": simple.mean(axis=1),
             "ndx": _band_index(simple, caps_prev, 0, max(10, n_stocks // 16), "cap", 21),
             "mid": _band_index(simple, caps_prev, n_stocks // 5, int(n_stocks * 0.6), "cap", 63),
             "sml": _band_index(simple, caps_prev, int(n_stocks * 0.6), n_stocks, "cap", 63),
             "rut": _band_index(simple, caps_prev, n_stocks // 2, n_stocks, "equal", 63),
         }
+        del w_prev
+    del simple, caps_prev
     base = {"spx": 600.0, "spx_ew": 1000.0, "ndx": 800.0, "mid": 300.0, "sml": 150.0, "rut": 400.0}
     prices = pd.DataFrame({k: base[k] * np.cumprod(1.0 + v) for k, v in ret.items()}, index=dates)
 
@@ -464,7 +554,7 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
     rates = pd.concat([ff.rename("fed_funds"), biz.reindex(cal)], axis=1)
 
     tickers = [f"S{i:04d}" for i in range(n_stocks)]
-    universe = cons = None
+    universe = panel = None
     keep: slice | np.ndarray = slice(None)
     if opts.survivorship:
         universe = pd.DataFrame({
@@ -474,25 +564,20 @@ def simulate_market(seed: int = 0, years: float = 30.0, n_stocks: int = 500,
         })
         keep = np.flatnonzero(delisted >= n)  # today's members only: the survivors
         trading = (day >= listed[None, :]) & (day <= delisted[None, :])
-        closes = np.where(trading, closes, np.nan)
-        caps = np.where(trading, caps, np.nan)
+        closes[~trading] = np.nan
+        caps[~trading] = np.nan
+        del trading
     if opts.constituents:
-        k = len(tickers[keep]) if isinstance(keep, slice) else len(keep)
-        cols = {
-            "date": np.repeat(dates.to_numpy(), k),
-            "ticker": np.tile(np.asarray(tickers)[keep], n),
-            "close": closes[:, keep].ravel().round(4),
-        }
-        if opts.caps:
-            cols["market_cap"] = caps[:, keep].ravel().round(-3)
-        if opts.sectors:
-            labels = np.tile([f"SEC{j:02d}" for j in sector[keep]], n)
-            if opts.survivorship:  # blank before listing, like the close
-                labels = np.where(np.isnan(cols["close"]), None, labels.astype(object))
-            cols["sector"] = labels
-        cons = pd.DataFrame(cols).set_index("date")
+        if not isinstance(keep, slice):
+            closes, caps = closes[:, keep], caps[:, keep]
+        panel = ConstituentPanel(
+            dates=dates, tickers=np.asarray(tickers)[keep], closes=np.round(closes, 4, out=closes),
+            caps=np.round(caps, -3, out=caps) if opts.caps else None,
+            sectors=np.array([f"SEC{j:02d}" for j in sector[keep]]) if opts.sectors else None,
+        )
+    del closes, caps
     truth = pd.Series(np.array(REGIMES)[path], index=dates, name="regime")
-    return SyntheticMarket(prices=prices.round(4), rates=rates if opts.rates else None, constituents=cons,
+    return SyntheticMarket(prices=prices.round(4), rates=rates if opts.rates else None, panel=panel,
                            truth=truth, universe=universe)
 
 
@@ -519,7 +604,7 @@ def write_market(market: SyntheticMarket, out: str | Path, fmt: str = "csv") -> 
     out = Path(out)
     if fmt not in ("csv", "parquet"):
         raise ValueError("fmt must be 'csv' or 'parquet'")
-    for stem, frame in (("rates", market.rates), ("constituents", market.constituents)):
+    for stem, frame in (("rates", market.rates), ("constituents", market.panel)):
         stale = [out / f"{stem}.{ext}" for ext in ("csv", "parquet") if (out / f"{stem}.{ext}").is_file()]
         if frame is None and stale:
             raise DataError(
@@ -530,8 +615,8 @@ def write_market(market: SyntheticMarket, out: str | Path, fmt: str = "csv") -> 
     write_table(market.prices, out / f"prices.{fmt}")
     if market.rates is not None:
         write_table(market.rates, out / f"rates.{fmt}")
-    if market.constituents is not None:
-        write_table(market.constituents, out / f"constituents.{fmt}")
+    if market.panel is not None:  # a block of days at a time: the whole long table would take GBs
+        write_table(market.panel.blocks(), out / f"constituents.{fmt}")
     write_table(market.truth.to_frame(), out / "truth.csv")
     log.info("wrote synthetic market to %s", out)
     return out

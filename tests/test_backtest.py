@@ -214,3 +214,26 @@ class TestStaleInputs:
         assert s["unlabelled_stale_days"] == span.days
         # after the gap the 21-day credit change still spans it: those days are unlabelled too, counted apart
         assert s["unlabelled_days"] > span.days
+
+
+def test_walk_forward_arrays_equal_the_public_fit_and_filter(data, cfg):
+    """The walk-forward fits on prepared arrays; each refit equals fit_on_features on its window and
+    filtered_probabilities on its segment, to the last bit (three refits, the third also fitted afresh)."""
+    cfg = cfg.model_copy(update={"backtest": cfg.backtest.model_copy(update={"fresh_every": 2})})
+    bt = cfg.backtest
+    feats = build_features(data, cfg)
+    start = data.dates[3400]
+    schedule = refit_schedule(feats.index, start, None)
+    assert len(schedule) >= 4
+    end = schedule[3] - pd.Timedelta(days=1)
+    res = walk_forward(data.truncate(end), cfg, start=start, features=feats.loc[:end])
+    prev, chunks = None, []
+    for i in range(3):
+        iR, iN = feats.index.get_loc(schedule[i]), feats.index.get_loc(schedule[i + 1])
+        model = fit_on_features(feats.iloc[:iR], cfg, previous=prev, warm=prev is not None, n_iter=bt.refit_n_iter,
+                                also_fresh=i > 0 and i % bt.fresh_every == 0)
+        seg = iR - bt.burn_in
+        chunks.append(model.filtered_probabilities(feats.iloc[seg:iN]).iloc[iR - seg:])
+        prev = model
+    assert "refit" in prev.components[0].diagnostics  # the third refit compared a fresh fit
+    pd.testing.assert_frame_equal(res.probabilities, pd.concat(chunks).dropna(), check_exact=True)

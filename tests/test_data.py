@@ -338,3 +338,167 @@ def test_snap_asof_takes_the_trading_day_on_or_before():
         snap_asof(days, "2024-02-01", msg)
     with pytest.raises(DataError, match="not a date"):
         snap_asof(days, "someday", msg)
+
+
+# ----------------------------------------------------------------------------------------- the typed reader
+@pytest.fixture(scope="module")
+def small_dir(tmp_path_factory):
+    """3 years x 40 names: small enough to read a few ways in a test."""
+    from regime.synth import simulate_market, write_market
+
+    return write_market(simulate_market(seed=2, years=3, n_stocks=40), tmp_path_factory.mktemp("small"), "csv")
+
+
+@pytest.fixture
+def small_copy(small_dir, tmp_path):
+    d = tmp_path / "small"
+    d.mkdir()
+    for f in ("prices.csv", "rates.csv", "constituents.csv"):
+        (d / f).write_bytes((small_dir / f).read_bytes())
+    return d
+
+
+def _text_only(monkeypatch):
+    """Force the text path (every cell a string first): the reference the typed reader must match."""
+    import regime.data
+
+    monkeypatch.setattr(regime.data, "_typed", lambda read, path, *args: None)
+
+
+def _same_data(a, b, files=True):
+    for attr in ("prices", "rates", "closes", "caps", "sectors"):
+        x, y = getattr(a, attr), getattr(b, attr)
+        assert (x is None) == (y is None), attr
+        if x is not None:
+            pd.testing.assert_frame_equal(x, y, check_exact=True)
+    assert a.staleness == b.staleness and (a.files == b.files or not files)
+
+
+def test_clean_files_are_read_typed_without_the_text_path(copy_dir, data, monkeypatch):
+    """The files a careful writer produces (CSV and Parquet) never go through the string reader."""
+    import regime.data
+
+    d = copy_dir()
+    for f in ("rates.csv", "constituents.csv"):
+        df = pd.read_csv(d / f, parse_dates=["date"])
+        (d / f).unlink()
+        df.to_parquet(d / f.replace(".csv", ".parquet"), index=False)
+
+    def no_text(path):
+        raise AssertionError(f"{path.name} was read as text")
+
+    monkeypatch.setattr(regime.data, "read_table", no_text)
+    _same_data(load_data(d, fast_config()), data, files=False)
+
+
+def _by_ticker(d):
+    df = read_csv(d / "constituents.csv")
+    df.sort_values(["ticker", "date"]).to_csv(d / "constituents.csv", index=False)
+
+
+def _tokens_and_spaces(d):
+    df = read_csv(d / "constituents.csv")
+    df.loc[5, "close"], df.loc[9, "market_cap"], df.loc[11, "close"] = "NA", ".", "#N/A"
+    df.loc[12, "sector"], df.loc[13, "ticker"], df.loc[14, "close"] = " ", " " + df.loc[13, "ticker"], " 12.5"
+    df.to_csv(d / "constituents.csv", index=False)
+    rates = read_csv(d / "rates.csv")
+    rates.loc[3, "ust_2y"], rates.loc[4, "ust_2y"] = "NaN", "null"
+    rates.to_csv(d / "rates.csv", index=False)
+
+
+def _other_dates_extra_column_and_days(d):
+    df = read_csv(d / "constituents.csv")
+    days = sorted(df["date"].unique())
+    df = df[df["date"] != days[100]]  # a day without constituents
+    extra = df[df["date"] == days[50]].assign(date="1990-01-02")  # a day the prices lack
+    df = pd.concat([extra, df]).assign(volume="n/a")
+    df["date"] = pd.to_datetime(df["date"]).dt.strftime("%m/%d/%Y")
+    df.to_csv(d / "constituents.csv", index=False)
+
+
+def _quoted_crlf(d):
+    lines = (d / "constituents.csv").read_text().splitlines()
+    body = [",".join(f'"{cell}"' for cell in line.split(",")) for line in lines[1:]]
+    (d / "constituents.csv").write_bytes(("\r\n".join([lines[0], *body]) + "\r\n").encode())
+
+
+def _wide_csv(d):
+    wide = pd.read_csv(d / "constituents.csv").pivot(index="date", columns="ticker", values="close")
+    wide.iloc[:30, 3] = np.nan
+    wide.reset_index().to_csv(d / "constituents.csv", index=False)
+
+
+def _typed_parquet(d):
+    df = pd.read_csv(d / "constituents.csv")
+    df["date"] = pd.to_datetime(df["date"]).dt.tz_localize("US/Eastern")
+    df = df.astype({"market_cap": "int64", "close": "float32"})
+    (d / "constituents.csv").unlink()
+    df.to_parquet(d / "constituents.parquet", index=False)
+    prices = pd.read_csv(d / "prices.csv")
+    prices["date"] = pd.to_datetime(prices["date"]).dt.date
+    (d / "prices.csv").unlink()
+    prices.to_parquet(d / "prices.parquet", index=False)
+
+
+def _row_groups(d):
+    """Parquet in many row groups, each with its own dictionary of tickers and sectors, in ticker order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = pd.read_csv(d / "constituents.csv").sort_values(["ticker", "date"])
+    (d / "constituents.csv").unlink()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / "constituents.parquet", row_group_size=3000)
+
+
+def _string_parquet(d):
+    df = read_csv(d / "constituents.csv")
+    (d / "constituents.csv").unlink()
+    df.to_parquet(d / "constituents.parquet", index=False)
+
+
+@pytest.mark.parametrize("edit", [_by_ticker, _tokens_and_spaces, _other_dates_extra_column_and_days, _quoted_crlf,
+                                  _wide_csv, _typed_parquet, _row_groups, _string_parquet], ids=lambda f: f.__name__.strip("_"))
+def test_typed_reader_equals_the_text_reader(small_copy, monkeypatch, edit):
+    """Whatever a file's layout, order, tokens or types, the typed reader gives the text reader's data bit for bit
+    (or declines and lets the text reader read it)."""
+    d = small_copy
+    edit(d)
+    typed = load_data(d, fast_config())
+    _text_only(monkeypatch)
+    _same_data(typed, load_data(d, fast_config()))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_errors_in_files_the_typed_reader_takes_are_the_text_readers(small_copy, fmt):
+    """A non-positive close in a typed-readable file, or a ticker twice on a day, is reported as before."""
+    d = small_copy
+    df = read_csv(d / "constituents.csv")
+    bad = df.copy()
+    bad.loc[7, "close"] = "-1"
+    bad = bad.astype({"close": float, "market_cap": float})
+    if fmt == "parquet":
+        (d / "constituents.csv").unlink()
+        bad.to_parquet(d / "constituents.parquet", index=False)
+    else:
+        bad.to_csv(d / "constituents.csv", index=False)
+    with pytest.raises(DataError, match=rf"constituents.{fmt}: close of {df.loc[7, 'ticker']} is -1 on {df.loc[7, 'date']}"):
+        load_data(d)
+    twice = pd.concat([df, df.iloc[[3]]]).astype({"close": float, "market_cap": float})
+    if fmt == "parquet":
+        twice.to_parquet(d / "constituents.parquet", index=False)
+    else:
+        twice.to_csv(d / "constituents.csv", index=False)
+    with pytest.raises(DataError, match=rf"ticker {df.loc[3, 'ticker']} appears twice on {df.loc[3, 'date']}"):
+        load_data(d)
+
+
+def test_codes_across_chunks_with_their_own_dictionaries():
+    """Row codes follow the values, whatever each chunk's dictionary (values no row uses are dropped)."""
+    import pyarrow as pa
+
+    from regime.data import _codes
+
+    first = pa.array(["b", "a", "b"]).dictionary_encode()
+    second = pa.DictionaryArray.from_arrays(pa.array([1, 1], type=pa.int32()), pa.array(["a", "c", "z"]))
+    codes, values = _codes(pa.chunked_array([first, second]))
+    assert values.to_pylist() == ["b", "a", "c"] and codes.tolist() == [0, 1, 0, 2, 2]

@@ -8,7 +8,7 @@ from sklearn.metrics import balanced_accuracy_score
 from regime.config import Config, TrainConfig
 from regime.errors import DataError
 from regime.features import build_features
-from regime.pipeline import fit_regime_model
+from regime.pipeline import fit_on_features, fit_regime_model
 
 from .conftest import fast_config
 
@@ -122,3 +122,20 @@ def test_ensemble_averages_member_probabilities(data, feats):
     p = m.filtered_probabilities(feats).dropna()
     parts = [c.regime_probabilities(feats, m.regime_ids).loc[p.index] * c.config.weight for c in m.components]
     np.testing.assert_allclose(p.to_numpy(), (sum(parts) / sum(c.config.weight for c in m.components)).to_numpy())
+
+
+def test_scalers_sum_in_the_order_of_the_training_frame(data, feats):
+    """The fit reads prepared arrays laid out as pandas lays out the training frame, so each scaler equals the one
+    fitted on the frame itself, to the last bit (a sum's order, hence its rounding, follows the layout)."""
+    from sklearn.preprocessing import StandardScaler
+
+    from regime.pipeline import labelled_rows
+
+    cfg = fast_config()
+    m = fit_on_features(feats, cfg)
+    train = feats.loc[labelled_rows(feats, cfg), m.profile_names]
+    ref = StandardScaler().fit(train.to_numpy()[train.notna().all(axis=1).to_numpy()])
+    assert np.array_equal(m.profile_scaler.mean_, ref.mean_) and np.array_equal(m.profile_scaler.scale_, ref.scale_)
+    for comp in m.components:
+        ref = StandardScaler().fit(train[comp.feature_names].to_numpy())
+        assert np.array_equal(comp.scaler.mean_, ref.mean_) and np.array_equal(comp.scaler.scale_, ref.scale_)
