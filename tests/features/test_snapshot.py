@@ -164,8 +164,11 @@ def test_concurrent_runs_leave_a_whole_snapshot(data, tmp_path):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda day: cached_aggregates(data.truncate(day), cfg, store), cuts))
     snap = cached_aggregates(data, cfg, store)
-    assert snap.status in ("exact", "extended")
+    # the last writer of the aggregates may not be the last writer of meta.json: then the pair disagrees and
+    # is rebuilt ("built"), never used; either way the features are right and the next run is an exact hit
+    assert snap.status in ("exact", "extended", "built")
     assert_identical(assemble_features(data, cfg, snap.aggregates), build_features(data, cfg))
+    assert cached_aggregates(data, cfg, store).status == "exact"
     assert sorted(p.name for p in snap.path.iterdir()) == ["aggregates.parquet", "meta.json"]  # no temporaries
 
 
