@@ -5,18 +5,33 @@ from __future__ import annotations
 import inspect
 import logging
 import warnings
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
-from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+if TYPE_CHECKING:  # imported on first use: scoring with another kind never loads statsmodels
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
 from ._base import RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, RestartsFailedError, Run
 
 log = logging.getLogger(__name__)
 
-#: statsmodels >= 0.15 takes the random search's generator as ``rng``; older versions draw from numpy's global RNG
-_FIT_TAKES_RNG = "rng" in inspect.signature(MarkovRegression.fit).parameters
+@cache
+def _markov_regression() -> type:
+    """statsmodels' ``MarkovRegression``, imported on first use (it costs about 40 MB and 0.2 s)."""
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+    return MarkovRegression
+
+
+@cache
+def _fit_takes_rng() -> bool:
+    """statsmodels >= 0.15 takes the random search's generator as ``rng``; older versions draw from numpy's global
+    RNG."""
+    return "rng" in inspect.signature(_markov_regression().fit).parameters
 
 
 def _search_fit(mod: MarkovRegression, seed: int, **kwargs):
@@ -25,7 +40,7 @@ def _search_fit(mod: MarkovRegression, seed: int, **kwargs):
     The caller's global numpy stream is left as it was: older statsmodels, which search with numpy's global
     RNG, see it seeded with ``seed`` (the same draws) and restored afterwards.
     """
-    if _FIT_TAKES_RNG:
+    if _fit_takes_rng():
         return mod.fit(search_reps=10, rng=np.random.RandomState(seed), **kwargs)
     state = np.random.get_state()
     try:
@@ -92,7 +107,7 @@ class MarkovSwitchingRegime(RegimeEstimator):
         return self._n_weight_parameters() + 2 * self.n_components
 
     def _model(self, y: np.ndarray) -> MarkovRegression:
-        return MarkovRegression(y, k_regimes=self.n_components, trend="c", switching_variance=True)
+        return _markov_regression()(y, k_regimes=self.n_components, trend="c", switching_variance=True)
 
     def _fit(self, X: np.ndarray, warm: bool) -> Run:
         """Maximum likelihood (EM then quasi-Newton), each restart from the best of a random search.

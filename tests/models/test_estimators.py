@@ -221,7 +221,7 @@ def test_markov_search_on_statsmodels_with_a_global_rng(monkeypatch):
     orig = markov_switching.check_random_state
     monkeypatch.setattr(markov_switching, "check_random_state",
                         lambda rng=None, *a, **k: np.random.mtrand._rand if rng is None else orig(rng, *a, **k))
-    monkeypatch.setattr(_markov, "_FIT_TAKES_RNG", False)
+    monkeypatch.setattr(_markov, "_fit_takes_rng", lambda: False)
     np.random.seed(5)
     expected = np.random.random(3)
     np.random.seed(5)
