@@ -7,7 +7,7 @@ that process, from wait4) are its own:
 
 - synth: ``regime data synth`` (simulate the market and write it);
 - read: ``load_data`` alone (``python -c``): every file read and validated, constituents into wide arrays;
-- features: ``regime features --data DIR --out FILE`` (read, every feature, the snapshot written);
+- features: ``regime features --data DIR --out FILE --no-cache`` (read, every feature computed in full);
 - backtest: ``regime backtest`` end to end (read, features, walk-forward, labels written).
 
 It prints how time and memory grow from 300 to 1,000 to 3,000 names (30 years) and from 10 to 30 years
@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> dict:
                 if step == "read":
                     cmd = [sys.executable, "-c", READ, str(d)]
                 elif step == "features":
-                    cmd = [*cli, "features", "--data", str(d), *config, "--out", str(work / f"{d.name}.parquet")]
+                    cmd = [*cli, "features", "--data", str(d), *config, "--out", str(work / f"{d.name}.parquet"),
+                           "--no-cache"]  # a full build every time, never a stored snapshot
                 else:
                     cmd = [*cli, "backtest", "--data", str(d), *config, "--out", str(work / f"{d.name}.csv"),
                            "--format", "json"]
