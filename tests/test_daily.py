@@ -159,7 +159,14 @@ def test_daily_without_an_update_records_each_new_day_once_and_history_shows_the
     meta = json.loads(next((tmp_path / "features").glob("*/meta.json")).read_text())
     assert meta["through"] == days.iloc[-1] and meta["source"] == str(work.resolve())
     hist = models / "default" / "history.csv"
-    assert list(read_history(hist).index.strftime("%Y-%m-%d")) == list(days.iloc[-3:])
+    recorded = read_history(hist)
+    assert list(recorded.index.strftime("%Y-%m-%d")) == list(days.iloc[-3:])
+    # no look-ahead: each morning's row is what the full history says of that day, cut there
+    for day, row in recorded.iterrows():
+        later = service.score(market_dir, models_dir=models, asof=str(day.date()), features_dir=None)
+        assert (row["regime"], row["data_through"]) == (later.regime, str(day.date()))
+        assert [row[f"p_{k}"] for k in later.probabilities] == pytest.approx(list(later.probabilities.values()),
+                                                                             abs=1e-12)
     old = hist.read_bytes()
     lines = old.decode().splitlines()
     assert len(lines) == 4 and lines[0].startswith("date,regime,name,confidence")
