@@ -182,6 +182,10 @@ class MarketData:
     staleness : tuple of StaleSpan
         The runs of price days on which a rate column (used by a role) or the
         constituents file has no fresh data; see :meth:`stale_inputs`.
+    panel_file : str or None
+        The constituents file when it was hashed but not read (``load_data(..., panel=False)``): ``closes``,
+        ``caps`` and ``sectors`` are then None, its staleness is not known, and its features come from a
+        feature snapshot of byte-identical files (:func:`regime.features.stored_aggregates`).
     """
 
     prices: pd.DataFrame
@@ -193,6 +197,7 @@ class MarketData:
     source: Path = Path(".")
     sectors: pd.DataFrame | None = None
     staleness: tuple[StaleSpan, ...] = ()
+    panel_file: str | None = None
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -234,6 +239,7 @@ class MarketData:
             source=self.source,
             sectors=cut(self.sectors),
             staleness=tuple(self._clip(span, end) for span in self.staleness if span.first <= end),
+            panel_file=self.panel_file,
         )
 
     def _clip(self, span: StaleSpan, end: pd.Timestamp) -> StaleSpan:
@@ -891,7 +897,7 @@ def _load_wide_constituents(path: Path, df: pd.DataFrame, dates: pd.DatetimeInde
     return closes.reindex(dates)
 
 
-def load_data(directory: str | Path, config: Config | None = None) -> MarketData:
+def load_data(directory: str | Path, config: Config | None = None, *, panel: bool = True) -> MarketData:
     """Load and validate a data directory.
 
     Parameters
@@ -900,6 +906,9 @@ def load_data(directory: str | Path, config: Config | None = None) -> MarketData
         Holds ``prices``, and optionally ``rates`` and ``constituents``.
     config : Config, optional
         Supplies the role mapping and staleness limit; defaults otherwise.
+    panel : bool
+        Read the constituents. False only hashes the file (``MarketData.panel_file``): for scoring from a
+        feature snapshot of byte-identical files, which needs no panel.
 
     Returns
     -------
@@ -932,14 +941,16 @@ def load_data(directory: str | Path, config: Config | None = None) -> MarketData
 
     closes = caps = sectors = None
     cpath = _find(directory, "constituents", required=False)
-    if cpath is not None:
+    if cpath is not None and panel:
         closes, caps, sectors, spans = _load_constituents(cpath, dates)
         staleness += spans
+    if cpath is not None:
         files[cpath.name] = _sha256(cpath)
 
     log.info("loaded %s: %d days %s..%s", directory, len(dates), dates[0].date(), dates[-1].date())
     data = MarketData(prices, rates, closes, caps, roles, files, directory, sectors,
-                      tuple(sorted(staleness, key=lambda s: (s.first, s.file, s.column or ""))))
+                      tuple(sorted(staleness, key=lambda s: (s.first, s.file, s.column or ""))),
+                      panel_file=None if cpath is None or panel else cpath.name)
     for line in data.stale_inputs():
         log.info("stale input: %s", line)
     return data

@@ -126,22 +126,33 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     Uses the artifact ``model``, or ``<models_dir>/<name>/latest``; only data up to the as-of day is used.
     With ``json_out`` the result is also written there as JSON. The constituents' feature work comes from the
     feature snapshot in ``features_dir``, extended by the days after it (None: computed afresh; the result is
-    the same either way).
+    the same either way). When the snapshot was made from byte-identical files (nothing new since the last run),
+    the constituents are not even read.
 
     Returns
     -------
     ScoreResult
     """
     from .data import load_data
+    from .errors import DataError
+    from .features import stored_aggregates
     from .scoring import score_day
 
     say = _say(progress)
     path, rmodel, meta = _load_model(model, models_dir, name, say)
     say(f"loading {data_dir}")
-    data = load_data(data_dir, rmodel.config)
+    data = load_data(data_dir, rmodel.config, panel=features_dir is None)  # the panel: only if needed
+    if data.panel_file is not None and stored_aggregates(data, rmodel.config, features_dir) is None:
+        data = load_data(data_dir, rmodel.config)  # no exact snapshot of these files: read the panel
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
     say("scoring")
-    result = score_day(rmodel, data, asof, model_info=info, store=features_dir)
+    try:
+        result = score_day(rmodel, data, asof, model_info=info, store=features_dir)
+    except DataError:
+        if data.panel_file is None:
+            raise
+        # the day has no label: with the panel read, the message can name a stale constituents file
+        result = score_day(rmodel, load_data(data_dir, rmodel.config), asof, model_info=info, store=features_dir)
     if json_out is not None:
         atomic_write_json(json_out, result.to_dict())
     return result

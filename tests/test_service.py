@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import regime.cli
@@ -88,3 +89,38 @@ def test_score_and_signal_use_a_feature_snapshot_and_agree_without_it(market_dir
             == service.signal(market_dir, asof="2003-03-04", features_dir=None, **kw).to_dict())
     info = service.feature_snapshot(market_dir, FAST, features_dir=store, out=tmp_path / "f.parquet")
     assert info["snapshot"] == "exact"  # the last score left the snapshot at the data's last day
+
+
+def test_score_from_an_exact_snapshot_reads_no_constituents(market_dir, tmp_path, monkeypatch):
+    """Nothing new since the last run: the snapshot of byte-identical files stands in for the panel, which is
+    hashed but not read; the label is the same. A changed file, or no snapshot, reads the panel again."""
+    import shutil
+
+    import regime.data
+
+    service.train(market_dir, FAST, tmp_path / "models", "t")
+    kw = {"models_dir": tmp_path / "models", "name": "t"}
+    data = tmp_path / "data"
+    shutil.copytree(market_dir, data)
+    store = tmp_path / "features"
+    fresh = service.score(data, asof="2003-03-04", features_dir=None, **kw).to_dict()
+    assert service.score(data, features_dir=store, **kw)  # makes the snapshot (reads the panel)
+    read = regime.data._load_constituents
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the constituents were read")
+
+    monkeypatch.setattr(regime.data, "_load_constituents", refuse)
+    assert service.score(data, asof="2003-03-04", features_dir=store, **kw).to_dict() == fresh
+    last = service.score(data, features_dir=store, **kw).to_dict()
+    monkeypatch.setattr(regime.data, "_load_constituents", read)
+    assert last == service.score(data, features_dir=None, **kw).to_dict()
+    monkeypatch.setattr(regime.data, "_load_constituents", refuse)
+    with pytest.raises(AssertionError, match="constituents were read"):
+        service.score(data, features_dir=tmp_path / "empty", **kw)  # no snapshot there: the panel is read
+    monkeypatch.setattr(regime.data, "_load_constituents", read)
+    rows = (data / "constituents.csv").read_text().splitlines()
+    (data / "constituents.csv").write_text("\n".join(rows[:-50]) + "\n")  # a changed file: not an exact hit
+    monkeypatch.setattr(regime.data, "_load_constituents", refuse)
+    with pytest.raises(AssertionError, match="constituents were read"):
+        service.score(data, features_dir=store, **kw)

@@ -65,7 +65,7 @@ def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame
         else:
             log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
     parts.append(leadership(levels, cfg))
-    if data.closes is not None:
+    if data.closes is not None or data.panel_file is not None:
         if aggregates is None or len(aggregates) != len(data.dates):
             raise ValueError("the panel aggregates must cover the data's dates")
         parts.append(breadth_from_aggregates(aggregates, cfg, benchmark=levels["large_cap"]))

@@ -168,10 +168,39 @@ def cached_features(data: MarketData, config: Config, store: str | Path | None =
     ``data.files`` must describe the data (as :func:`regime.data.load_data` sets it): byte-identical input
     files are trusted to load to the same panel.
     """
+    if data.panel_file is not None:  # the panel was not read: only an exact snapshot can stand in for it
+        agg = stored_aggregates(data, config, store)
+        if agg is None:
+            raise ValueError(f"{data.panel_file} was not read and no feature snapshot of these files is in {store}; "
+                             "load the data with its panel")
+        return assemble_features(data, config, agg)
     if store is None or data.closes is None:
         return assemble_features(data, config, None if data.closes is None else
                                  panel_aggregates(data.closes, data.caps, data.sectors, config.features))
     return assemble_features(data, config, cached_aggregates(data, config, store).aggregates)
+
+
+def stored_aggregates(data: MarketData, config: Config, store: str | Path | None = "features") -> pd.DataFrame | None:
+    """The snapshot's aggregates of ``data``'s days when its input files are byte-identical to ``data.files``
+    (an exact hit), read without the panel; None otherwise.
+
+    This is how data loaded with ``load_data(..., panel=False)`` gets its panel features: the snapshot was made
+    from the same bytes, so its aggregates are the ones the panel would give, and a day's aggregates use the
+    panel up to that day only, so ``data`` may end before the snapshot does.
+    """
+    if store is None:
+        return None
+    folder = Path(store) / snapshot_key(data, config)
+    try:
+        columns = json.loads((folder / "meta.json").read_text()).get("columns")
+    except (OSError, ValueError):
+        return None
+    meta, stored = _read(folder, columns)
+    n = len(data.dates)
+    if meta is None or stored is None or not data.files or data.files != meta["files"] or len(stored) < n \
+            or not stored.index[:n].equals(data.dates):
+        return None
+    return stored.iloc[:n]
 
 
 def cached_aggregates(data: MarketData, config: Config, store: str | Path = "features") -> PanelSnapshot:
