@@ -40,23 +40,28 @@ TARGETS = {"score_seconds": 1.5, "score_peak_mb": 300.0, "help_seconds": 0.5, "i
 FILES = ("prices", "rates", "constituents")
 
 
+#: A small launcher: it runs the command and writes that child's peak RSS (KB) to the file named first. The
+#: measurement goes through it because Linux counts a forked child's peak from its parent's memory at the fork,
+#: and this script holds the market and a model by then.
+LAUNCH = ("import resource, subprocess, sys; p = subprocess.run(sys.argv[2:]); "
+          "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+          "sys.exit(p.returncode)")
+
+
 def child_peak(args: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Run ``python -m regime.cli ARGS`` from this checkout: wall seconds, the child's own peak RSS in MB (from
-    ``wait4``), and its stdout."""
+    """Run ``python -m regime.cli ARGS`` from this checkout: wall seconds, the command's own peak RSS in MB, and
+    its stdout."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "regime.cli", *args], cwd=cwd, env=env,
-                                stdout=subprocess.PIPE, stderr=err)
-        out = proc.stdout.read()
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-c", LAUNCH, peak.name, sys.executable, "-m", "regime.cli", *args],
+                              cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err)
         wall = time.perf_counter() - t0
-        proc.stdout.close()
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             err.seek(0)
             sys.exit(f"regime {' '.join(args)} failed: {err.read().decode().strip()}")
-    return wall, usage.ru_maxrss / 1024, out.decode()
+        rss_kb = float(peak.read())
+    return wall, rss_kb / 1024, proc.stdout.decode()
 
 
 def cut_last_day(src: Path, dst: Path) -> str:
