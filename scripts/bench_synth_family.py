@@ -17,10 +17,9 @@ Nothing is cached across configs: every (variant, seed, config) run simulates, w
     python scripts/bench_synth_family.py --seeds 1,2,3            # development seeds
     python scripts/bench_synth_family.py --config a.yaml --config b.yaml --variants base,fat_tails --json out.json
 
-Timing: the full family (15 variants x 3 seeds = 45 twenty-year markets, default config) takes 5 to 8 minutes
-with --n-jobs 2 on the project's 2-core machine while other jobs share it (load ~4): four runs took 427 and 468 s
-on the held-out seeds, 379 and 308 s on seeds 1,2,3 (12-18 s per walk-forward including load_data; the
-1,000-name variant about twice that). Each extra config adds about as much again.
+Timing: the full family (15 variants x 3 seeds = 45 twenty-year markets, default config) takes about 130 s with
+--n-jobs 2 on the project's 2-core machine with nothing else running (since the typed reading, the numpy panel
+features and the array walk-forward; before them, 5 to 8 minutes). Each extra config adds about as much again.
 """
 
 from __future__ import annotations
