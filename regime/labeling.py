@@ -14,7 +14,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from .config import RegimeRule
 from .errors import ConfigError
@@ -106,6 +105,8 @@ def assign_regimes(
         diff = profiles.to_numpy()[:, None, :] - prev[None, :, :]
         dist = np.nanmean(diff**2, axis=2) if np.isfinite(diff).any() else np.zeros_like(S)
         S = S - identity_weight * np.nan_to_num(dist)
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(S, maximize=True)
     ids = list(scores.columns)
     mapping = {int(profiles.index[r]): ids[c] for r, c in zip(rows, cols)}

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import pickle
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import StandardScaler
 
 from .config import Config, EstimatorConfig
 from .data import MarketData
@@ -32,11 +32,46 @@ from .labeling import (
     regime_sums,
     state_profiles,
 )
-from .models import RegimeEstimator, make_estimator
 
-__all__ = ["Component", "RegimeModel", "fit_regime_model", "fit_on_features", "model_features", "labelled_rows"]
+if TYPE_CHECKING:
+    from .models import RegimeEstimator
+    from .models._filters import Filter
+
+__all__ = ["Component", "RegimeModel", "Scaler", "fit_regime_model", "fit_on_features", "model_features",
+           "labelled_rows"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Scaler:
+    """A training window's standardisation, ``(x - mean_) / scale_``: scikit-learn's ``StandardScaler``, fitted,
+    kept as its two arrays (so a stored model loads without scikit-learn).
+
+    Attributes
+    ----------
+    mean_, scale_ : ndarray of shape (n_features,)
+    """
+
+    mean_: np.ndarray
+    scale_: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Scaler:
+        """``StandardScaler().fit(X)``'s mean and scale."""
+        from sklearn.preprocessing import StandardScaler
+
+        fitted = StandardScaler().fit(X)
+        return cls(fitted.mean_, fitted.scale_)
+
+    @classmethod
+    def identity(cls, n_features: int) -> Scaler:
+        """No scaling: features read on their own scale."""
+        return cls(np.zeros(n_features), np.ones(n_features))
+
+    def transform(self, X) -> np.ndarray:
+        """``(X - mean_) / scale_``."""
+        return (np.asarray(X, dtype=float) - self.mean_) / self.scale_
 
 
 @dataclass
@@ -48,9 +83,11 @@ class Component:
     config : EstimatorConfig
         The leaf model config.
     feature_names : list of str
-    scaler : StandardScaler
+    scaler : Scaler
         Fitted on the training window's rows of ``feature_names`` only.
     estimator : RegimeEstimator
+        The fitted estimator (for refits and diagnostics). A stored component keeps it pickled and unpickles it
+        on first use: labelling days needs only ``filter``.
     state_map : dict
         State index -> regime id.
     profiles : DataFrame
@@ -58,16 +95,43 @@ class Component:
     regime_profile : DataFrame
         Regimes x features: occupancy-weighted means of each regime's states.
     diagnostics : dict
+    filter : Filter
+        The estimator's online filter (``estimator.online_filter()``, set on creation): what labels days.
     """
 
     config: EstimatorConfig
     feature_names: list[str]
-    scaler: StandardScaler
+    scaler: Scaler
     estimator: RegimeEstimator
     state_map: dict[int, str]
     profiles: pd.DataFrame
     regime_profile: pd.DataFrame
     diagnostics: dict = field(default_factory=dict)
+    filter: Filter | None = None
+
+    def __post_init__(self) -> None:
+        if self.filter is None:
+            self.filter = self.estimator.online_filter()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The estimator travels as pickled bytes, so loading a component imports none of its libraries."""
+        state = dict(self.__dict__)
+        if "estimator" in state:
+            state["_estimator_pickle"] = pickle.dumps(state.pop("estimator"), protocol=pickle.HIGHEST_PROTOCOL)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self.__dict__.get("filter") is None:  # a component stored before filters existed
+            self.filter = self.estimator.online_filter()
+
+    def __getattr__(self, name: str) -> Any:
+        blob = self.__dict__.get("_estimator_pickle") if name == "estimator" else None
+        if blob is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.__dict__["estimator"] = estimator = pickle.loads(blob)  # noqa: S301 - our own artifact
+        del self.__dict__["_estimator_pickle"]
+        return estimator
 
     def state_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
         """Filtered state probabilities on every day with complete features.
@@ -95,7 +159,7 @@ class Component:
         """:meth:`state_probabilities` of the rows ``X`` (this component's features), ``ok`` the usable ones."""
         out = np.full((len(X), len(self.state_map)), np.nan)
         if ok.any():
-            out[ok] = self.estimator.predict_proba((X[ok] - self.scaler.mean_) / self.scaler.scale_)
+            out[ok] = self.filter.run((X[ok] - self.scaler.mean_) / self.scaler.scale_)[0]
         return out
 
     def _regimes(self, X: np.ndarray, ok: np.ndarray, regime_ids: list[str]) -> np.ndarray:
@@ -116,7 +180,7 @@ class RegimeModel:
         The resolved config it was trained with.
     components : list of Component
         One per fitted estimator; an ensemble has several.
-    profile_scaler : StandardScaler
+    profile_scaler : Scaler
         Fitted on the training window's profile features; used for profiles and drivers.
     profile_names : list of str
         The model and rule features the data provided (complete) over the training window.
@@ -129,7 +193,7 @@ class RegimeModel:
 
     config: Config
     components: list[Component]
-    profile_scaler: StandardScaler
+    profile_scaler: Scaler
     profile_names: list[str]
     regime_profile: pd.DataFrame
     trained_from: pd.Timestamp
@@ -154,7 +218,7 @@ class RegimeModel:
     @property
     def estimator_name(self) -> str:
         """The estimator class, or 'Ensemble(A+B)'."""
-        names = [type(c.estimator).__name__ for c in self.components]
+        names = [c.diagnostics.get("estimator") or type(c.estimator).__name__ for c in self.components]
         return names[0] if len(names) == 1 else f"Ensemble({'+'.join(names)})"
 
     def check_features(self, features: pd.DataFrame, source: str = "the data") -> None:
@@ -360,6 +424,8 @@ def _fit_estimator(leaf: EstimatorConfig, X: np.ndarray, previous: Component | N
         except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate warm start: start afresh
             log.info("warm-started %s refit failed (%s); fitting from scratch", leaf.kind, exc)
             return _fit_estimator(leaf, X, None, n_iter, columns=columns)[0], {"warm_start_failed": str(exc)}
+    from .models import make_estimator
+
     bic_range = leaf.bic_range()
     if bic_range is None:
         return make_estimator(leaf, columns=columns).fit(X), {}
@@ -430,7 +496,7 @@ def _fit_window(design: _Design, start: int, stop: int, config: Config, previous
         all_cols = [c for c, ok in zip(design.names, defined) if ok]
         prof_rows = np.ones(len(days), dtype=bool)
         P = np.asfortranarray(train[:, defined])[prof_rows]
-    profile_scaler = StandardScaler().fit(P)
+    profile_scaler = Scaler.fit(P)
     z = pd.DataFrame((P - profile_scaler.mean_) / profile_scaler.scale_, index=index[prof_rows], columns=all_cols)
     regime_ids = list(config.regimes)
 
@@ -439,14 +505,15 @@ def _fit_window(design: _Design, start: int, stop: int, config: Config, previous
     for i, leaf in enumerate(leaves):
         cols = design.leaf_columns[i]
         X = np.asfortranarray(train[:, design.positions(cols)])
-        scaler = StandardScaler().fit(X)
-        if leaf.kind in FIXED_STATE_KINDS:  # anchored features are read on their own scale
-            scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        # anchored features are read on their own scale
+        scaler = Scaler.identity(X.shape[1]) if leaf.kind in FIXED_STATE_KINDS else Scaler.fit(X)
         Xs = (X - scaler.mean_) / scaler.scale_
         prev_comp = previous.components[i] if previous is not None and i < len(previous.components) else None
         restarts = leaf.estimator_params().get("n_init")
         how = "warm start" if warm and prev_comp else f"{restarts} restarts" if restarts else "one start"
         say(f"fitting {leaf.kind} ({how}) on {len(X)} days x {len(cols)} features")
+        from sklearn.exceptions import ConvergenceWarning
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             est, extra = _fit_estimator(leaf, Xs, prev_comp if warm else None, n_iter, also_fresh, columns=cols)

@@ -94,3 +94,51 @@ def test_corrupt_metadata(model, data, tmp_path):
     (path / "metadata.json").write_text("{oops")
     with pytest.raises(ModelError, match=r"metadata.json is corrupt"):
         load_artifact(path)
+
+
+def test_a_stored_model_labels_days_without_scikit_learn(model, data, tmp_path):
+    """Loading a model to label days imports no scikit-learn, SciPy statistics or statsmodels: each component keeps
+    its estimator pickled until something asks for it, and labels days with its numpy filter."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from regime.features import build_features
+
+    path = save_artifact(model, build_metadata(model, data), tmp_path, "m")
+    feats = build_features(data, model.config)
+    feats.to_pickle(tmp_path / "f.pkl")
+    code = ("import sys, pandas as pd\n"
+            "from regime.artifacts import load_artifact\n"
+            f"m, _ = load_artifact({str(path)!r})\n"
+            f"m.filtered_probabilities(pd.read_pickle({str(tmp_path / 'f.pkl')!r})).to_pickle(sys.argv[1])\n"
+            "print(m.estimator_name, sorted(x for x in ('sklearn', 'scipy.stats', 'scipy.signal', 'statsmodels')"
+            " if x in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.pkl")], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.split() == [model.estimator_name, "[]"]
+    import pandas as pd
+
+    assert pd.read_pickle(tmp_path / "p.pkl").equals(model.filtered_probabilities(feats))
+    loaded, _ = load_artifact(path)
+    comp = loaded.components[0]
+    assert "estimator" not in vars(comp)  # still pickled
+    assert type(comp.estimator) is type(model.components[0].estimator)  # unpickled on first use
+    assert "_estimator_pickle" not in vars(comp)
+    X = feats[comp.feature_names].dropna().to_numpy()
+    Z = comp.scaler.transform(X)
+    np.testing.assert_array_equal(comp.estimator.predict_proba(Z), comp.filter.run(Z)[0])
+
+
+def test_a_component_stored_before_filters_gets_its_filter(model):
+    """A component pickled with its estimator inline and no filter (an older artifact) builds the filter on load."""
+    import pickle
+
+    comp = model.components[0]
+    old = {k: v for k, v in vars(comp).items() if k != "filter"}
+    clone = pickle.loads(pickle.dumps(comp))
+    clone.__dict__.clear()
+    clone.__setstate__(old)
+    assert type(clone.filter) is type(comp.filter)
+    assert clone.estimator is comp.estimator

@@ -77,6 +77,23 @@ def test_help_loads_no_numeric_library():
     assert proc.stdout.strip() == "[]"
 
 
+def test_score_loads_no_fitting_library(market_dir, tmp_path):
+    """`regime score` with a stored model imports neither scikit-learn nor SciPy's statistics and signal modules
+    (together about a second): it labels the day with the model's numpy filters."""
+    service.train(market_dir, FAST, tmp_path / "models", "t")
+    code = ("import sys, runpy\n"
+            "sys.argv = ['regime', 'score', '--data', sys.argv[1], '--models-dir', sys.argv[2], '--name', 't',"
+            " '--format', 'json']\n"
+            "try:\n    runpy.run_module('regime.cli', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "print(sorted(m for m in ('sklearn', 'scipy.stats', 'scipy.signal', 'statsmodels') if m in sys.modules),"
+            " file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(market_dir), str(tmp_path / "models")],
+                          capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert json.loads(proc.stdout)["regime"]
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
 def test_score_and_signal_use_a_feature_snapshot_and_agree_without_it(market_dir, tmp_path):
     service.train(market_dir, FAST, tmp_path / "models", "t")
     kw = {"models_dir": tmp_path / "models", "name": "t"}

@@ -10,40 +10,53 @@
 
 from __future__ import annotations
 
-from ..config import EstimatorConfig
-from ._axes import AXES_STATES, AxesRegime
-from ._base import RegimeEstimator, RestartsFailedError
-from ._gmm import GaussianMixtureRegime
-from ._hmm import GaussianHMMRegime
-from ._jump import JumpModelRegime
-from ._kernels import forward_filter
-from ._markov import MarkovSwitchingRegime
-from ._rules import RULE_STATES, RulesRegime
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "GaussianHMMRegime",
-    "GaussianMixtureRegime",
-    "JumpModelRegime",
-    "MarkovSwitchingRegime",
-    "RegimeEstimator",
-    "RestartsFailedError",
-    "AxesRegime",
-    "AXES_STATES",
-    "RulesRegime",
-    "RULE_STATES",
-    "forward_filter",
-    "make_estimator",
-]
+if TYPE_CHECKING:
+    from ..config import EstimatorConfig
+    from ._base import RegimeEstimator
+
+#: Public name -> the private module that defines it, imported on first use (PEP 562): the numpy-only filters
+#: (``_filters``) import without scikit-learn, so loading a stored model to score does not pull it in.
+_EXPORTS: dict[str, str] = {
+    "GaussianHMMRegime": "_hmm",
+    "GaussianMixtureRegime": "_gmm",
+    "JumpModelRegime": "_jump",
+    "MarkovSwitchingRegime": "_markov",
+    "RegimeEstimator": "_base",
+    "RestartsFailedError": "_base",
+    "AxesRegime": "_axes",
+    "AXES_STATES": "_axes",
+    "RulesRegime": "_rules",
+    "RULE_STATES": "_rules",
+    "forward_filter": "_kernels",
+}
+
+__all__ = [*_EXPORTS, "make_estimator"]
 
 
-#: The estimator class of each kind that fits one estimator.
-_ESTIMATORS: dict[str, type[RegimeEstimator]] = {
-    "hmm": GaussianHMMRegime,
-    "gmm": GaussianMixtureRegime,
-    "jump": JumpModelRegime,
-    "markov": MarkovSwitchingRegime,
-    "rules": RulesRegime,
-    "axes": AxesRegime,
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+#: The estimator class name of each kind that fits one estimator.
+_ESTIMATORS: dict[str, str] = {
+    "hmm": "GaussianHMMRegime",
+    "gmm": "GaussianMixtureRegime",
+    "jump": "JumpModelRegime",
+    "markov": "MarkovSwitchingRegime",
+    "rules": "RulesRegime",
+    "axes": "AxesRegime",
 }
 
 
@@ -65,4 +78,4 @@ def make_estimator(cfg: EstimatorConfig, n_components: int | None = None,
         from ..features import axis_of
 
         params["axes"], params["risk_signs"] = axis_of(list(columns or []), cfg)
-    return _ESTIMATORS[cfg.kind](**params)
+    return __getattr__(_ESTIMATORS[cfg.kind])(**params)

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from scipy.stats import multivariate_normal
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -238,6 +237,18 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
                 stacklevel=4,
             )
 
+    def online_filter(self):
+        """This fitted estimator's filter (:mod:`regime.models._filters`): ``run(X, state)`` gives the rows'
+        filtered probabilities and carries the state to the next call.
+
+        The default wraps the estimator itself (:class:`~regime.models._filters.EstimatorFilter`); the
+        estimators with a numpy filter of their own return it, and their ``predict_proba`` runs it.
+        """
+        from ._filters import EstimatorFilter
+
+        check_is_fitted(self)
+        return EstimatorFilter(self)
+
     def predict(self, X) -> np.ndarray:
         """The most probable state of each row under the filtered probabilities."""
         return np.argmax(self.predict_proba(X), axis=1)
@@ -253,13 +264,3 @@ class RegimeEstimator(DensityMixin, BaseEstimator):
         X = self._validate(X, reset=False)
         return float(-2.0 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0]))
 
-
-def gaussian_log_emission(X: np.ndarray, means: np.ndarray, covars: np.ndarray) -> np.ndarray:
-    """``log N(x_t; mean_k, cov_k)`` for every row and state.
-
-    ``covars`` holds one full covariance matrix per state.
-    """
-    out = np.empty((X.shape[0], means.shape[0]))
-    for j in range(means.shape[0]):
-        out[:, j] = multivariate_normal.logpdf(X, means[j], covars[j], allow_singular=True)
-    return out

@@ -6,7 +6,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from scipy.signal import lfilter
+import scipy.signal  # noqa: F401 - loaded, MixtureFilter smooths long series with its lfilter
 from sklearn.cluster import kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import COVARIANCE_TYPES, NON_NEGATIVE, RESTART_CONSTRAINTS, RegimeEstimator, Run
+from ._filters import MixtureFilter
 
 
 class GaussianMixtureRegime(RegimeEstimator):
@@ -149,13 +150,14 @@ class GaussianMixtureRegime(RegimeEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        raw = self.model_.predict_proba(X)
-        if self.smoothing == 0:
-            return raw
-        s = self.smoothing
-        # y[t] = s y[t-1] + (1 - s) x[t], started at y[0] = x[0]: a causal first-order filter
-        out, _ = lfilter([1.0 - s], [1.0, -s], raw, axis=0, zi=s * raw[:1])
-        return out
+        return self.online_filter().run(X)[0]
+
+    def online_filter(self) -> MixtureFilter:
+        """The mixture's posteriors with the causal smoothing (what :meth:`predict_proba` runs)."""
+        check_is_fitted(self)
+        gm = self.model_
+        return MixtureFilter(gm.weights_.copy(), gm.means_.copy(), np.array(gm.precisions_cholesky_, copy=True),
+                             self.covariance_type, float(self.smoothing))
 
     def score(self, X, y=None) -> float:
         """Mean per-sample log-likelihood."""

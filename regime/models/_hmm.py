@@ -17,8 +17,8 @@ from ._base import (
     SEED_MAX,
     RegimeEstimator,
     Run,
-    gaussian_log_emission,
 )
+from ._filters import GaussianDensity, HMMFilter
 from ._kernels import forward_filter
 
 log = logging.getLogger(__name__)
@@ -178,8 +178,14 @@ class GaussianHMMRegime(RegimeEstimator):
         self.covars_ = np.asarray(hmm.covars_, dtype=float)
         return best
 
+    def online_filter(self) -> HMMFilter:
+        """The forward filter with the fitted parameters (what :meth:`predict_proba` runs)."""
+        check_is_fitted(self)
+        return HMMFilter(self.startprob_.copy(), self.transmat_.copy(),
+                         GaussianDensity(self.means_.copy(), self.covars_.copy()))
+
     def _log_emission(self, X: np.ndarray) -> np.ndarray:
-        return gaussian_log_emission(X, self.means_, self.covars_)
+        return GaussianDensity(self.means_, self.covars_).log_pdf(X)
 
     def predict_proba(self, X) -> np.ndarray:
         """Filtered state probabilities ``P(s_t | x_1..x_t)``.
@@ -194,7 +200,7 @@ class GaussianHMMRegime(RegimeEstimator):
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return forward_filter(self._log_emission(X), self.startprob_, self.transmat_)[0]
+        return self.online_filter().run(X)[0]
 
     def predict_proba_predicted(self, X) -> np.ndarray:
         """One-step-ahead probabilities ``P(s_t | x_1..x_{t-1})``."""

@@ -16,13 +16,9 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import NON_NEGATIVE, POSITIVE, RESTART_CONSTRAINTS, SEED_MAX, RegimeEstimator, Run
-from ._kernels import _switch_matrix, forward_filter, penalised_viterbi
-
-
-def _losses(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Half squared Euclidean distance of every row to every centre: (n_samples, n_states)."""
-    sq = (X**2).sum(axis=1)[:, None] - 2.0 * X @ centers.T + (centers**2).sum(axis=1)[None, :]
-    return 0.5 * np.maximum(sq, 0.0)
+from ._filters import JumpFilter
+from ._filters import jump_losses as _losses
+from ._kernels import penalised_viterbi
 
 
 class JumpModelRegime(RegimeEstimator):
@@ -155,10 +151,12 @@ class JumpModelRegime(RegimeEstimator):
         return best
 
     def _filter(self, X: np.ndarray, tau: float) -> np.ndarray:
-        k = self.n_components
-        A = np.exp(_switch_matrix(k, self.jump_penalty / tau))
-        A /= A.sum(axis=1, keepdims=True)  # equal row sums: normalising changes no filtered probability
-        return forward_filter(-_losses(X, self.means_) / tau, np.full(k, 1.0 / k), A)[0]
+        return JumpFilter(self.means_, float(self.jump_penalty), tau).run(X)[0]
+
+    def online_filter(self) -> JumpFilter:
+        """The online filter at the fitted temperature (what :meth:`predict_proba` runs)."""
+        check_is_fitted(self)
+        return JumpFilter(self.means_.copy(), float(self.jump_penalty), float(self.temperature_))
 
     def _choose_temperature(self, X: np.ndarray, grid: np.ndarray) -> float:
         rows = np.arange(X.shape[0])
@@ -174,7 +172,7 @@ class JumpModelRegime(RegimeEstimator):
         """Filtered state probabilities; row t uses rows 0..t only."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return self._filter(X, self.temperature_)
+        return self.online_filter().run(X)[0]
 
     def score(self, X, y=None) -> float:
         """Minus the penalised objective per sample of the best sequence for ``X``."""

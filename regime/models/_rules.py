@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import COUNT, RegimeEstimator, Run
+from ._filters import RulesFilter
 
 __all__ = ["RulesRegime", "RULE_STATES"]
 
@@ -83,21 +84,13 @@ class RulesRegime(RegimeEstimator):
     def _n_weight_parameters(self) -> int:
         return 0
 
-    def _raw_states(self, X: np.ndarray) -> np.ndarray:
-        stress = X[:, 0] > self.threshold
-        broad = X[:, 1] > 0
-        return np.where(stress, 0, np.where(broad, 2, 1))
+    def _rule(self) -> RulesFilter:
+        return RulesFilter(float(self.threshold), int(self.hold_days))
 
-    def _held(self, raw: np.ndarray) -> np.ndarray:
-        out = np.empty_like(raw)
-        current, candidate, streak = raw[0], raw[0], 0
-        for t, s in enumerate(raw):
-            streak = streak + 1 if s == candidate else 1
-            candidate = s
-            if s != current and streak >= self.hold_days:
-                current = s
-            out[t] = current
-        return out
+    def online_filter(self) -> RulesFilter:
+        """The rule with its holding period (what :meth:`predict_proba` runs)."""
+        check_is_fitted(self)
+        return self._rule()
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None) -> RulesRegime:
@@ -116,7 +109,8 @@ class RulesRegime(RegimeEstimator):
         X = self._validate(X, reset=True)
         if X.shape[1] != 2:
             raise ValueError(f"the rules model reads 2 columns (volatility percentile, leadership), got {X.shape[1]}")
-        states = self._held(self._raw_states(X))
+        rule = self._rule()
+        states = rule.held(rule.raw_states(X))[0]
         self.means_ = np.array([
             X[states == k].mean(axis=0) if (states == k).any() else np.full(X.shape[1], np.nan) for k in range(3)
         ])
@@ -128,8 +122,7 @@ class RulesRegime(RegimeEstimator):
         """One-hot probabilities of the held rule state; row t uses rows 0..t only."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        states = self._held(self._raw_states(X))
-        return np.eye(3)[states]
+        return self.online_filter().run(X)[0]
 
     def score(self, X, y=None) -> float:
         """0: a rule has no likelihood."""
