@@ -8,7 +8,8 @@ The public API:
 - :class:`GaussianHMMRegime`, :class:`GaussianMixtureRegime`: estimators with
   filtered probabilities;
 - :func:`fit_regime_model`, :class:`RegimeModel`: a fitted, named model;
-- :func:`score_day`, :class:`ScoreResult`: today's label and why;
+- :func:`score_day`, :class:`ScoreResult`: today's label and why; :class:`DailyScorer`: day after day in one
+  process, one step per new day;
 - :func:`walk_forward`, :class:`BacktestResult`: out-of-sample labels and their evaluation;
 - :func:`allocation_signal`, :class:`Signal`: target weights from the regime probabilities;
 - :func:`allocation_backtest`, :class:`AllocationBacktest`: what following them was worth after costs;
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "fit_regime_model": ("pipeline", "fit_regime_model"),
     "ScoreResult": ("scoring", "ScoreResult"),
     "score_day": ("scoring", "score_day"),
+    "DailyScorer": ("scoring", "DailyScorer"),
     "walk_forward": ("backtest", "walk_forward"),
     "BacktestResult": ("backtest", "BacktestResult"),
     "allocation_signal": ("allocation", "signal"),
@@ -78,6 +80,7 @@ __all__ = [
     "fit_regime_model",
     "ScoreResult",
     "score_day",
+    "DailyScorer",
     "walk_forward",
     "BacktestResult",
     "allocation_signal",

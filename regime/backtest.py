@@ -222,7 +222,7 @@ def walk_forward(
                 fit_s = time.perf_counter() - t_fit
                 seg_start = max(lo, iR - bt.burn_in)
                 # model.filtered_probabilities on the segment, from the prepared arrays
-                rows = model._average(design.rows(model, seg_start, iN))[iR - seg_start:]
+                rows = model._average(design.rows(model, seg_start, iN))[0][iR - seg_start:]
                 probs = pd.DataFrame(rows, index=dates[iR:iN], columns=pd.Index(model.regime_ids, name="regime"))
             chunks.append(probs)
             records.append({

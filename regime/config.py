@@ -178,6 +178,8 @@ class FeaturesConfig(_Strict):
             max(self.vol_percentile_windows + self.vol_q_windows) + self.percentile_min_days,
             max(self.return_windows) + 1,
             self.drawdown_window,
+            self.lead_vol_window + 2,
+            max(self.policy_change_windows + self.yield_change_windows + self.credit_change_windows) + 1,
         )
 
 

@@ -242,6 +242,21 @@ class MarketData:
             panel_file=self.panel_file,
         )
 
+    def tail(self, rows: int) -> MarketData:
+        """The last ``rows`` days: what the latest days' trailing windows read (``files`` left empty, as a tail
+        is not the files)."""
+        start = max(len(self.dates) - rows, 0)
+
+        def cut(df: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if df is None else df.iloc[start:]
+
+        first = self.dates[start]
+        return MarketData(
+            prices=self.prices.iloc[start:], rates=cut(self.rates), closes=cut(self.closes), caps=cut(self.caps),
+            roles=self.roles, source=self.source, sectors=cut(self.sectors),
+            staleness=tuple(span for span in self.staleness if span.last >= first), panel_file=self.panel_file,
+        )
+
     def _clip(self, span: StaleSpan, end: pd.Timestamp) -> StaleSpan:
         """A span as the data ending at ``end`` sees it (staleness is causal, so this equals recomputing)."""
         if span.last <= end and (span.resumes is None or span.resumes <= end):

@@ -156,12 +156,22 @@ def persistent_labels(probs: pd.DataFrame, margin: float = 0.0, min_days: int = 
     -------
     Series of regime ids (None where undefined).
     """
-    ids = list(probs.columns)
-    arr = probs.to_numpy()
-    out = np.full(len(arr), None, dtype=object)
-    current, leader, streak = None, None, 0
-    for t in range(len(arr)):
-        row = arr[t]
+    ids = np.array(list(probs.columns) + [None], dtype=object)
+    codes, _ = persist(probs.to_numpy(), margin, min_days)
+    return pd.Series(ids[codes], index=probs.index, name="regime")
+
+
+def persist(probs: np.ndarray, margin: float = 0.0, min_days: int = 1,
+            state: tuple[int | None, int | None, int] | None = None) -> tuple[np.ndarray, tuple]:
+    """:func:`persistent_labels` on an array, continuing from ``state``: each row's label as a column position
+    (-1 where undefined), and the state after the last row, ``(current, leader, streak)``.
+
+    Labelling rows in two calls, the second from the first's state, gives what one call gives.
+    """
+    out = np.full(len(probs), -1, dtype=np.int64)
+    current, leader, streak = (None, None, 0) if state is None else state
+    for t in range(len(probs)):
+        row = probs[t]
         if np.isnan(row).any():
             continue
         top = int(np.argmax(row))
@@ -171,5 +181,5 @@ def persistent_labels(probs: pd.DataFrame, margin: float = 0.0, min_days: int = 
             current = top
         elif top != current and (row[top] - row[current] >= margin or streak >= min_days):
             current = top
-        out[t] = ids[current]
-    return pd.Series(out, index=probs.index, name="regime")
+        out[t] = current
+    return out, (current, leader, streak)

@@ -145,29 +145,31 @@ class Component:
         """
         X = features[self.feature_names].to_numpy()
         ok = usable_rows(features, self.feature_names, self.config).to_numpy()
-        out = self._states(X, ok)
+        out = self._states(X, ok)[0]
         return pd.DataFrame(out, index=features.index, columns=pd.RangeIndex(out.shape[1], name="state"))
 
     def regime_probabilities(self, features: pd.DataFrame, regime_ids: list[str]) -> pd.DataFrame:
         """Filtered regime probabilities of this component (NaN rows where a feature is missing)."""
         X = features[self.feature_names].to_numpy()
         ok = usable_rows(features, self.feature_names, self.config).to_numpy()
-        return pd.DataFrame(self._regimes(X, ok, regime_ids), index=features.index,
+        return pd.DataFrame(self._regimes(X, ok, regime_ids)[0], index=features.index,
                             columns=pd.Index(regime_ids, name="regime"))
 
-    def _states(self, X: np.ndarray, ok: np.ndarray) -> np.ndarray:
-        """:meth:`state_probabilities` of the rows ``X`` (this component's features), ``ok`` the usable ones."""
+    def _states(self, X: np.ndarray, ok: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        """:meth:`state_probabilities` of the rows ``X`` (this component's features), ``ok`` the usable ones,
+        with the filter continuing from ``state`` (None: from the start); and the filter's state after them."""
         out = np.full((len(X), len(self.state_map)), np.nan)
         if ok.any():
-            out[ok] = self.filter.run((X[ok] - self.scaler.mean_) / self.scaler.scale_)[0]
-        return out
+            out[ok], state = self.filter.run((X[ok] - self.scaler.mean_) / self.scaler.scale_, state)
+        return out, state
 
-    def _regimes(self, X: np.ndarray, ok: np.ndarray, regime_ids: list[str]) -> np.ndarray:
-        """:meth:`regime_probabilities` of the rows ``X``, as an array."""
-        states = self._states(X, ok)
+    def _regimes(self, X: np.ndarray, ok: np.ndarray, regime_ids: list[str], state: Any = None
+                 ) -> tuple[np.ndarray, Any]:
+        """:meth:`regime_probabilities` of the rows ``X``, as an array, and the filter's state after them."""
+        states, state = self._states(X, ok, state)
         probs = regime_sums(np.nan_to_num(states), self.state_map, regime_ids)
         probs[np.isnan(states).any(axis=1)] = np.nan
-        return probs
+        return probs, state
 
 
 @dataclass
@@ -243,19 +245,45 @@ class RegimeModel:
             ``features.index`` x regime ids; rows sum to 1 where defined, NaN
             on every day with a missing model feature (warm-up or stale inputs).
         """
+        return self.filter(features)[0]
+
+    def filter(self, features: pd.DataFrame, states: list[Any] | None = None) -> tuple[pd.DataFrame, list[Any]]:
+        """:meth:`filtered_probabilities` of ``features``' rows, continuing the filters from ``states``.
+
+        ``filter(all)`` equals ``filter(first rows)`` then ``filter(later rows, states)``, which is how a day is
+        labelled without running the filters over the whole history again.
+
+        Parameters
+        ----------
+        features : DataFrame
+            The rows to filter, in time order, after those ``states`` were left at.
+        states : list, optional
+            Each component's filter state, as returned by an earlier call (None: start the filters).
+
+        Returns
+        -------
+        probabilities : DataFrame
+        states : list
+            Each component's filter state after the last row.
+        """
         self.check_features(features)
         rows = [(features[c.feature_names].to_numpy(), usable_rows(features, c.feature_names, c.config).to_numpy())
                 for c in self.components]
-        return pd.DataFrame(self._average(rows), index=features.index, columns=pd.Index(self.regime_ids, name="regime"))
+        probs, states = self._average(rows, states)
+        return pd.DataFrame(probs, index=features.index, columns=pd.Index(self.regime_ids, name="regime")), states
 
-    def _average(self, rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        """The components' regime probabilities averaged with their weights; ``rows``: each one's (X, usable)."""
-        total, wsum = None, 0.0
-        for comp, (X, ok) in zip(self.components, rows):
-            p = comp._regimes(X, ok, self.regime_ids) * comp.config.weight
+    def _average(self, rows: list[tuple[np.ndarray, np.ndarray]], states: list[Any] | None = None
+                 ) -> tuple[np.ndarray, list[Any]]:
+        """The components' regime probabilities averaged with their weights, and their filters' states after the
+        rows; ``rows``: each one's (X, usable), ``states``: each one's filter state before them."""
+        total, wsum, after = None, 0.0, []
+        for i, (comp, (X, ok)) in enumerate(zip(self.components, rows)):
+            p, state = comp._regimes(X, ok, self.regime_ids, None if states is None else states[i])
+            after.append(state)
+            p = p * comp.config.weight
             total = p if total is None else total + p
             wsum += comp.config.weight
-        return total / wsum
+        return total / wsum, after
 
     def smoothed_probabilities(self, features: pd.DataFrame) -> pd.DataFrame:
         """Smoothed regime probabilities. They LOOK AHEAD: for after-the-fact analysis only.

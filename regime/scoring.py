@@ -13,10 +13,13 @@ import pandas as pd
 
 from .data import MarketData, parse_day, snap_asof
 from .errors import DataError
-from .features import cached_features
+from .features import assemble_features, cached_aggregates, cached_features
+from .features._panel import panel_aggregates, panel_lookback
+from .features._risk import WHOLE_HISTORY
+from .labeling import persist
 from .pipeline import RegimeModel, labelled_rows
 
-__all__ = ["Driver", "ScoreResult", "score_day", "drivers", "run_length"]
+__all__ = ["DailyScorer", "Driver", "ScoreResult", "score_day", "drivers", "run_length"]
 
 log = logging.getLogger(__name__)
 
@@ -94,23 +97,29 @@ def run_length(labels: pd.Series) -> int:
 def drivers(model: RegimeModel, features_row: pd.Series, regime: str, top: int = 5) -> list[Driver]:
     """The model features that most set ``regime`` apart today."""
     prof = model.regime_profile
-    cols = [c for c in model.feature_names if c in prof.columns and pd.notna(features_row.get(c))]
-    z = model.standardise(features_row.to_frame().T).iloc[0]
-    mine = prof.loc[regime, cols]
-    others_ids = [r for r in prof.index if r != regime]
-    others = prof.loc[others_ids, cols].mean(axis=0) if others_ids else pd.Series(0.0, index=cols)
-    contrib = (mine - others) * (z[cols] - (mine + others) / 2.0)
-    order = contrib.sort_values(ascending=False).index[:top]
+    where = {c: i for i, c in enumerate(prof.columns)}
+    cols = [c for c in model.feature_names if c in where and pd.notna(features_row.get(c))]
+    at = [where[c] for c in cols]
+    scaler = model.profile_scaler  # profile columns are the scaler's (profile_names)
+    value = features_row[cols].to_numpy(dtype=float)
+    z = (value - scaler.mean_[at]) / scaler.scale_[at]
+    table = prof.to_numpy()
+    me = list(prof.index).index(regime)
+    mine = table[me, at]
+    rest = [i for i in range(len(prof.index)) if i != me]
+    others = table[rest][:, at].mean(axis=0) if rest else np.zeros(len(cols))
+    contrib = (mine - others) * (z - (mine + others) / 2.0)
+    order = np.argsort(-contrib, kind="stable")[:top]
     return [
         Driver(
-            feature=f,
-            value=round(float(features_row[f]), 6),
-            z=round(float(z[f]), 3),
-            regime_mean_z=round(float(mine[f]), 3),
-            others_mean_z=round(float(others[f]), 3),
-            contribution=round(float(contrib[f]), 3),
+            feature=cols[i],
+            value=round(float(value[i]), 6),
+            z=round(float(z[i]), 3),
+            regime_mean_z=round(float(mine[i]), 3),
+            others_mean_z=round(float(others[i]), 3),
+            contribution=round(float(contrib[i]), 3),
         )
-        for f in order
+        for i in order
     ]
 
 
@@ -228,3 +237,116 @@ def score_day(
         data_through=str(day.date()),
         model=info,
     )
+
+
+class DailyScorer:
+    """Labels each new day from what it carried over from the day before: scoring day after day in one process.
+
+    Built once from a model and the data so far (every feature and filter over the whole history, as
+    :func:`score_day` does), it then labels each later day from that day's inputs: the day's panel aggregates
+    (from the panel's last lookback rows), its series features from the data's last
+    :meth:`~regime.config.FeaturesConfig.lookback` rows (the volatility percentiles, whose window is the whole
+    history, from the whole series), one step of each model filter, of the label persistence and of the run
+    length. The result is :func:`score_day`'s on the same data, to rounding (tested day by day).
+
+    It reports point in time, like the daily history: the filters carry what they computed on earlier days,
+    and earlier days are not read again, so a later revision of old data changes nothing here
+    (:func:`score_day` on the revised data shows what it changes).
+
+    Parameters
+    ----------
+    model : RegimeModel
+    data : MarketData
+        The history so far, with its panel if it has constituents.
+    store : path, optional
+        A feature-snapshot directory for the first, full build (see :func:`label_history`).
+    model_info : dict, optional
+        Extra facts about the model to echo in each result.
+
+    Examples
+    --------
+    >>> scorer = DailyScorer(model, load_data(directory, model.config))    # doctest: +SKIP
+    >>> result = scorer.update(load_data(directory, model.config))       # doctest: +SKIP
+    """
+
+    def __init__(self, model: RegimeModel, data: MarketData, store: str | Path | None = None,
+                 model_info: dict[str, Any] | None = None) -> None:
+        if data.panel_file is not None:
+            raise ValueError(f"{data.panel_file} was not read; load the data with its panel")
+        cfg = model.config
+        self.model = model
+        self.model_info = model_info
+        self._aggregates = None if data.closes is None else (
+            panel_aggregates(data.closes, data.caps, data.sectors, cfg.features) if store is None
+            else cached_aggregates(data, cfg, store).aggregates)
+        feats = assemble_features(data, cfg, self._aggregates)
+        probs, self._filters = model.filter(feats)
+        codes, self._persistence = persist(probs.to_numpy(), cfg.label.margin, cfg.label.min_days)
+        self._label, self._run = -1, 0
+        self._count(codes)
+        self._dates = data.dates
+        names = model.feature_names
+        self._whole = [c for c in names if c.startswith(WHOLE_HISTORY)]  # from the whole series
+        self._windowed = [c for c in names if c not in self._whole]  # from the last lookback rows
+        self._rows = cfg.features.lookback() + 1
+
+    @property
+    def through(self) -> pd.Timestamp:
+        """The last day labelled."""
+        return self._dates[-1]
+
+    def _count(self, codes: np.ndarray) -> None:
+        """Carry the run length of the reported label over newly labelled days (-1: no label)."""
+        for code in codes[codes >= 0].tolist():
+            self._run = self._run + 1 if code == self._label else 1
+            self._label = code
+
+    def update(self, data: MarketData) -> ScoreResult:
+        """Label the last day of ``data``, which extends the data seen so far by one or more days.
+
+        Raises
+        ------
+        ValueError
+            ``data`` does not extend the days seen so far (an earlier last day, other dates, no new day).
+        DataError
+            The last day has no label (as :func:`score_day` raises: a stale input, too little history).
+        """
+        n, model, cfg = len(self._dates), self.model, self.model.config
+        if len(data.dates) <= n or not data.dates[:n].equals(self._dates):
+            raise ValueError(f"the data must extend the days scored so far (through {self.through.date()}) "
+                             "by one or more days")
+        new = len(data.dates) - n
+        if data.closes is not None:
+            lo = max(n - panel_lookback(cfg.features), 0)
+            fresh = panel_aggregates(data.closes.iloc[lo:], None if data.caps is None else data.caps.iloc[lo:],
+                                     None if data.sectors is None else data.sectors.iloc[lo:], cfg.features,
+                                     start=n - lo)
+            self._aggregates = pd.concat([self._aggregates, fresh])
+        rows = self._rows + new
+        feats = assemble_features(data.tail(rows), cfg, None if self._aggregates is None
+                                  else self._aggregates.iloc[-rows:], columns=self._windowed).iloc[-new:]
+        if self._whole:
+            whole = assemble_features(data, cfg, None, columns=self._whole)
+            feats = feats.drop(columns=self._whole, errors="ignore").join(whole[self._whole].iloc[-new:])
+        feats = feats[model.feature_names]
+        probs, self._filters = model.filter(feats, self._filters)
+        codes, self._persistence = persist(probs.to_numpy(), cfg.label.margin, cfg.label.min_days, self._persistence)
+        self._count(codes)
+        self._dates = data.dates
+        day = data.dates[-1]
+        if codes[-1] < 0:  # no label: score_day says why (the full computation, on this rare path)
+            score_day(model, data, model_info=self.model_info)
+            raise DataError(f"on {day.date()} the model's features are undefined")  # pragma: no cover
+        row = feats.iloc[-1]
+        if row.isna().any():
+            log.warning("on %s %s undefined; the label uses the features that remain", day.date(),
+                        ", ".join(row.index[row.isna()][:5]) + (" are" if row.isna().sum() > 1 else " is"))
+        regime = model.regime_ids[self._label]
+        p = probs.iloc[-1]
+        return ScoreResult(
+            asof=str(day.date()), regime=regime, name=model.regime_names[regime], confidence=float(p[regime]),
+            probabilities={k: float(v) for k, v in p.items()}, drivers=drivers(model, row, regime),
+            days_in_regime=self._run, data_through=str(day.date()),
+            model={"trained_through": str(model.trained_through.date()), "estimator": model.estimator_name,
+                   **(self.model_info or {})},
+        )

@@ -143,3 +143,84 @@ def test_score_in_and_after_a_rates_gap(model, copy_dir):
     assert "rt_credit_chg_21d" in msg and "more history" not in msg
     assert f"their trailing windows still cover days with stale inputs (rates.csv column 'baa_spread'" in msg
     assert f"pick --asof on or before {stale.dates[stale.dates < span.first][-1].date()}" in msg
+
+
+# ------------------------------------------------------------------------------------ DailyScorer
+def _assert_scores_like_score_day(scorer, model, data):
+    """The scorer's label of data's last day is score_day's (to rounding), or the same one-line error."""
+    from regime.scoring import DailyScorer
+
+    assert isinstance(scorer, DailyScorer)
+    try:
+        ref = score_day(model, data, model_info=scorer.model_info)
+    except DataError as exc:
+        with pytest.raises(DataError) as err:
+            scorer.update(data)
+        assert str(err.value) == str(exc)
+        return None
+    got = scorer.update(data)
+    assert (got.asof, got.regime, got.name, got.days_in_regime, got.model) == (
+        ref.asof, ref.regime, ref.name, ref.days_in_regime, ref.model)
+    assert got.probabilities == pytest.approx(ref.probabilities, abs=1e-9)
+    assert [(d.feature, d.value, d.z) for d in got.drivers] == [
+        (d.feature, pytest.approx(d.value, abs=1e-6), pytest.approx(d.z, abs=1e-3)) for d in ref.drivers]
+    return got
+
+
+def test_daily_scorer_labels_each_new_day_as_score_day_does(model, data):
+    """Primed on the history so far, the scorer labels each later day from one step of state: day by day, the
+    regime, its run, probabilities and drivers are score_day's on the data through that day."""
+    from regime.scoring import DailyScorer
+
+    days = data.dates[-31:]
+    scorer = DailyScorer(model, data.truncate(days[0]), model_info={"version": "x"})
+    assert scorer.through == days[0]
+    for day in days[1:]:
+        assert _assert_scores_like_score_day(scorer, model, data.truncate(day)) is not None
+    assert scorer.through == data.dates[-1]
+
+
+@pytest.mark.parametrize("kind", ["rules", "axes"])
+def test_daily_scorer_with_whole_history_features_and_wrapped_filters(data, kind):
+    """The rules model reads a volatility percentile over the whole history; the axes model reads its quantile
+    and has no numpy filter of its own (its estimator is asked again). Both score as score_day does, and so do
+    several new days at once."""
+    from regime.config import AxesConfig, Config, RulesConfig, TrainConfig
+    from regime.pipeline import fit_regime_model
+    from regime.scoring import DailyScorer
+
+    cfg = Config(model=RulesConfig() if kind == "rules" else AxesConfig(), train=TrainConfig(min_days=252))
+    fitted = fit_regime_model(data.truncate(data.dates[-200]), cfg)
+    assert any(f.startswith(("rk_vol_pctl_", "rk_vol_q_")) for f in fitted.feature_names)
+    days = data.dates[-12:]
+    scorer = DailyScorer(fitted, data.truncate(days[0]))
+    for day in days[1:6]:
+        _assert_scores_like_score_day(scorer, fitted, data.truncate(day))
+    _assert_scores_like_score_day(scorer, fitted, data)  # six days in one update
+
+
+def test_daily_scorer_through_a_rates_gap(model, copy_dir):
+    """Into a publication gap, each day gets score_day's one-line error; after it, the carried filter resumes and
+    the labels are score_day's again."""
+    from regime.scoring import DailyScorer
+
+    d = copy_dir()
+    blank_rates(d, "baa_spread", "2001-03-01", "2001-05-01")
+    stale = load_data(d, fast_config())
+    (span,) = stale.staleness
+    days = stale.dates[(stale.dates > span.first - pd.Timedelta(days=10)) & (stale.dates < span.last + pd.Timedelta(days=60))]
+    scorer = DailyScorer(model, stale.truncate(days[0]))
+    outcomes = [_assert_scores_like_score_day(scorer, model, stale.truncate(day)) for day in days[1:]]
+    assert any(o is None for o in outcomes) and outcomes[-1] is not None
+
+
+def test_daily_scorer_refuses_data_that_does_not_extend_it(model, data, market_dir):
+    from regime.scoring import DailyScorer
+
+    scorer = DailyScorer(model, data.truncate(data.dates[-5]))
+    with pytest.raises(ValueError, match="must extend the days scored so far"):
+        scorer.update(data.truncate(data.dates[-5]))  # no new day
+    with pytest.raises(ValueError, match="must extend"):
+        scorer.update(data.truncate(data.dates[-8]))
+    with pytest.raises(ValueError, match="load the data with its panel"):
+        DailyScorer(model, load_data(market_dir, fast_config(), panel=False))

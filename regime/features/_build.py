@@ -50,32 +50,44 @@ def build_features(data: MarketData, config: Config) -> pd.DataFrame:
     return assemble_features(data, config, aggregates)
 
 
-def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame | None) -> pd.DataFrame:
+def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame | None,
+                      columns: list[str] | None = None) -> pd.DataFrame:
     """:func:`build_features` from the panel's daily aggregates (None when the data has no constituents).
 
     Everything but the panel aggregates (relative strength, leadership, rates, risk, and the trailing means
-    and z-scores of the aggregates) is computed here over the whole history, every time.
+    and z-scores of the aggregates) is computed here over the whole history, every time. With ``columns``,
+    only the feature families that give one of them are computed (each family's columns are computed
+    together, so the values are those of the whole build).
     """
     cfg = config.features
+
+    def wanted(*prefixes: str) -> bool:
+        return columns is None or any(c.startswith(prefixes) for c in columns)
+
     levels = {r: s for r in PRICE_ROLES if (s := data.series(r)) is not None}
     parts: list[pd.DataFrame] = []
     for name, (num, den) in cfg.pairs.items():
+        if not wanted(f"rs_{name}_"):
+            continue
         if num in levels and den in levels:
             parts.append(relative_strength(levels[num], levels[den], name, cfg))
         else:
             log.info("relative strength %s skipped: role %s or %s is switched off", name, num, den)
-    parts.append(leadership(levels, cfg))
+    if wanted("ld_"):
+        parts.append(leadership(levels, cfg))
     if data.closes is not None or data.panel_file is not None:
-        if aggregates is None or len(aggregates) != len(data.dates):
-            raise ValueError("the panel aggregates must cover the data's dates")
-        parts.append(breadth_from_aggregates(aggregates, cfg, benchmark=levels["large_cap"]))
-    else:
+        if wanted("br_", "ld_names_cw", "ld_size"):
+            if aggregates is None or len(aggregates) != len(data.dates):
+                raise ValueError("the panel aggregates must cover the data's dates")
+            parts.append(breadth_from_aggregates(aggregates, cfg, benchmark=levels["large_cap"]))
+    elif wanted("px_"):
         parts.append(breadth_proxies(levels, cfg))
     rates = {r: s for r in RATE_ROLES if (s := data.series(r)) is not None}
-    if rates:
+    if rates and wanted("rt_"):
         parts.append(rate_features(rates, cfg))
-    parts.append(risk_features(levels["large_cap"], cfg))
-    feats = pd.concat(parts, axis=1).astype(float)
+    if wanted("rk_"):
+        parts.append(risk_features(levels["large_cap"], cfg))
+    feats = pd.concat(parts, axis=1).astype(float) if parts else pd.DataFrame(index=data.dates, dtype=float)
     feats.index.name = "date"
     # a plain object index: pandas' Arrow-backed string index makes every column selection slow
     feats.columns = pd.Index(list(feats.columns), dtype=object)

@@ -10,6 +10,11 @@ from ..config import FeaturesConfig
 from ..measures import TRADING_DAYS
 
 
+#: Prefixes of the features whose window is the whole history so far (expanding percentiles): every other
+#: feature of a day reads only the :meth:`~regime.config.FeaturesConfig.lookback` rows up to it.
+WHOLE_HISTORY = ("rk_vol_pctl_", "rk_vol_q_")
+
+
 def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     """Trailing risk features of the benchmark level.
 
