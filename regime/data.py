@@ -14,8 +14,8 @@ with one line naming the file, column or date.
   ``market_cap`` or ``sector`` column) is read as wide.
 
 Files are read typed: pyarrow reads each column with a declared type (CSV) or as stored (Parquet) straight into
-float arrays, long constituents through one integer code per row for the date, ticker and sector, never a frame
-of strings. A file the typed reader cannot vouch for (a cell that is not a number, a date it would name by row, a
+float arrays, never a frame of strings; long constituents a record batch at a time, each batch's dates, tickers
+and sectors coded and its values written into the wide arrays before the next is read. A file the typed reader cannot vouch for (a cell that is not a number, a date it would name by row, a
 ticker twice on a day, a value not above zero) is read as text, every cell a string first, whose checks name the
 problem; both give the same data, bit for bit, where both read a file.
 """
@@ -26,7 +26,10 @@ import csv
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -496,6 +499,12 @@ def _clean_names(names: list[str]) -> list[str]:
     return clean
 
 
+def _csv_convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
+    """The typed CSV reader's options: the named columns (raw names) as declared, the missing tokens as null."""
+    return pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=_NULL_VALUES,
+                                strings_can_be_null=False, quoted_strings_can_be_null=True)
+
+
 def _arrow_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
     """The named columns (raw names) of a file, typed as declared (CSV) or as stored (Parquet), with rows.
 
@@ -505,12 +514,90 @@ def _arrow_table(path: Path, types: dict[str, pa.DataType]) -> pa.Table:
         labels = [n for n, t in types.items() if pa.types.is_dictionary(t)]
         table = pq.read_table(path, columns=list(types), read_dictionary=labels)
     else:
-        convert = pacsv.ConvertOptions(column_types=types, include_columns=list(types), null_values=_NULL_VALUES,
-                                       strings_can_be_null=False, quoted_strings_can_be_null=True)
-        table = pacsv.read_csv(path, convert_options=convert)
+        table = pacsv.read_csv(path, convert_options=_csv_convert(types))
     if table.num_rows == 0 or table.column_names != list(types):
         raise _Declined("no rows")
     return table
+
+
+#: Bytes of CSV text per record batch when long constituents are streamed. pyarrow's streaming CSV reader reads
+#: up to 32 blocks ahead, so this bounds what the reader holds to a few megabytes.
+_CSV_BLOCK = 1 << 18
+
+#: Rows per record batch when long constituents are streamed from Parquet.
+_PARQUET_BATCH = 1 << 18
+
+
+def _record_batches(path: Path, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+    """The named columns of a file as :func:`_arrow_table` types them, a record batch at a time.
+
+    CSV comes a block of text at a time, Parquet a slice of a row group at a time; the memory pyarrow's pool
+    keeps for the freed batches is handed back at the end.
+    """
+    names = list(types)
+    try:
+        if path.suffix == ".parquet":
+            labels = [n for n, t in types.items() if pa.types.is_dictionary(t)]
+            with pq.ParquetFile(path, read_dictionary=labels) as file:
+                for group in range(file.num_row_groups):  # one reader per row group: one over all keeps them all
+                    for batch in file.iter_batches(batch_size=_PARQUET_BATCH, row_groups=[group], columns=names):
+                        if batch.schema.names != names:
+                            raise _Declined("columns")
+                        yield batch
+        else:
+            with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+                                convert_options=_csv_convert(types)) as reader:
+                if reader.schema.names != names:
+                    raise _Declined("columns")
+                yield from reader
+    finally:
+        pa.default_memory_pool().release_unused()
+
+
+#: Record batches a reader thread may hold ready ahead of the caller (:func:`_read_ahead`).
+_AHEAD = 4
+
+
+def _read_ahead(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``batches`` as they come, read by a worker thread up to :data:`_AHEAD` batches ahead of the caller.
+
+    pyarrow parses a batch without the GIL, so the file is read while the caller codes the batch before (the
+    streaming readers parse on the calling thread otherwise). An error in the reader is raised to the caller;
+    a caller that stops early stops the worker and waits for it.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        item: object = end
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                ready.put(batch)
+        except BaseException as exc:  # handed to the caller, who raises it
+            item = exc
+        finally:
+            getattr(batches, "close", lambda: None)()
+        if not stop.is_set():
+            ready.put(item)
+
+    worker = threading.Thread(target=work, name="regime-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # a worker waiting to hand a batch over gets room, then sees the stop
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(0.01)
 
 
 #: Rows handled at a time where a row-wise step needs int64 temporaries.
@@ -521,40 +608,74 @@ def _spans(n: int) -> list[tuple[int, int]]:
     return [(a, min(a + _SPAN, n)) for a in range(0, n, _SPAN)]
 
 
-def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Each row's code (int32) into the column's distinct values (in order of appearance), and those values.
+class _Coder:
+    """Codes a label column a chunk at a time: each distinct value gets the next int32 code when a row first uses it.
 
-    Chunk by chunk, on each chunk's dictionary: the column is never copied, only one int32 per row is made.
+    Works on each chunk's dictionary (a chunk not dictionary-encoded is encoded first), looked up among the values
+    met so far in one pyarrow call, so a row costs one int32 and only a value met for the first time is handled
+    in Python; values a chunk's dictionary holds but no row uses get no code.
+
+    Parameters
+    ----------
+    key : callable, optional
+        Maps a value (as Python object) to what identifies it (``str.strip``: values equal after stripping get
+        one code); ``keys`` holds the results in code order.
     """
-    codes = np.empty(len(col), dtype=np.int32)
-    ids: dict = {}
-    parts: list[pa.Array] = []
-    pos = 0
-    for chunk in col.chunks:
+
+    def __init__(self, key: Callable | None = None) -> None:
+        self.key = key
+        self.codes: dict = {}
+        self.keys: list = []
+        self.met: pa.Array | None = None  # the distinct values met so far, as written
+        self.met_code = np.empty(0, dtype=np.int32)  # and each one's code
+
+    def code(self, chunk: pa.Array) -> tuple[np.ndarray, pa.Array | None]:
+        """Each row's code, and the values coded for the first time (as the chunk holds them, in code order)."""
         enc = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
         if enc.null_count:
             raise _Declined("missing labels")
         local = enc.dictionary
-        keys = local.to_numpy(zero_copy_only=False)
-        keys = (keys.view(np.int64) if keys.dtype.kind in "mM" else keys).tolist()
-        remap = np.empty(len(keys), dtype=np.int32)
-        new = []
-        for j, key in enumerate(keys):
-            if key not in ids:
-                ids[key] = len(ids)
-                new.append(j)
-            remap[j] = ids[key]
-        if new:
-            parts.append(local.take(pa.array(new, type=pa.int32())))
         idx = enc.indices.to_numpy(zero_copy_only=False)
-        codes[pos:pos + len(idx)] = remap[idx]
-        pos += len(idx)
-    values = pa.concat_arrays(parts)
-    used = np.bincount(codes, minlength=len(values)) > 0
-    if not used.all():  # a chunk's dictionary may hold values no row uses
-        _recode(codes, np.cumsum(used, dtype=np.int32) - 1)
-        values = values.filter(pa.array(used))
-    return codes, values
+        at = np.full(len(local), -1, dtype=np.int32)  # each dictionary value's place among those met, -1: new
+        if self.met is not None:
+            at = pc.fill_null(pc.index_in(local, value_set=self.met), -1).to_numpy(zero_copy_only=False)
+        remap = np.zeros(len(local), dtype=np.int32)
+        remap[at >= 0] = self.met_code[at[at >= 0]]
+        unmet = np.flatnonzero(at < 0)
+        if len(unmet):
+            unmet = unmet[np.bincount(idx, minlength=len(local))[unmet] > 0]  # only values some row uses
+        new = []
+        if len(unmet):
+            values = local.take(pa.array(unmet))
+            keys = values.to_numpy(zero_copy_only=False)
+            keys = (keys.view(np.int64) if keys.dtype.kind in "mM" else keys).tolist()
+            for j, key in zip(unmet.tolist(), keys):
+                if self.key is not None:
+                    key = self.key(key)
+                code = self.codes.get(key)
+                if code is None:
+                    code = self.codes[key] = len(self.keys)
+                    self.keys.append(key)
+                    new.append(j)
+                remap[j] = code
+            self.met = values if self.met is None else pa.concat_arrays([self.met, values])
+            self.met_code = np.concatenate([self.met_code, remap[unmet]])
+        return remap[idx], (local.take(pa.array(new, type=pa.int32())) if new else None)
+
+
+def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each row's code (int32) into the column's distinct values (in order of appearance), and those values."""
+    coder = _Coder()
+    codes = np.empty(len(col), dtype=np.int32)
+    parts: list[pa.Array] = []
+    pos = 0
+    for chunk in col.chunks:
+        chunk_codes, new = coder.code(chunk)
+        codes[pos:pos + len(chunk)] = chunk_codes
+        pos += len(chunk)
+        if new is not None:
+            parts.append(new)
+    return codes, pa.concat_arrays(parts)
 
 
 def _recode(codes: np.ndarray, new: np.ndarray) -> None:
@@ -563,34 +684,50 @@ def _recode(codes: np.ndarray, new: np.ndarray) -> None:
         codes[a:b] = new[codes[a:b]]
 
 
-def _date_codes(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
-    """Each row's position in the sorted distinct dates, and those dates, parsed as :func:`parse_dates` does."""
-    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+def _date_type(t: pa.DataType) -> None:
+    """Declines a date column the typed reader does not parse (it takes text, timestamps and dates)."""
+    t = t.value_type if pa.types.is_dictionary(t) else t
     if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)):
         raise _Declined(f"date column of type {t}")
-    codes, values = _codes(col)
+
+
+def _label_type(t: pa.DataType) -> None:
+    """Declines a label column (ticker, sector) that is not text."""
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        raise _Declined(f"label column of type {t}")
+
+
+def _parsed(values: pa.Array, name: str) -> pd.DatetimeIndex:
+    """Dates as :func:`parse_dates` parses them; declined (the text path names the row) where one cannot be."""
     try:
-        parsed = parse_dates(values.to_pandas(), name)
+        return parse_dates(values.to_pandas(), name)
     except DataError:
-        raise _Declined("a date that cannot be parsed") from None  # the text path names its row
+        raise _Declined("a date that cannot be parsed") from None
+
+
+def _day_numbers(days: pd.DatetimeIndex) -> np.ndarray:
+    """Normalised dates as whole days since 1970-01-01 (int64), whatever the index's unit."""
+    return days.to_numpy().astype("datetime64[D]").view(np.int64)
+
+
+def _date_codes(col: pa.ChunkedArray, name: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Each row's position in the sorted distinct dates, and those dates, parsed as :func:`parse_dates` does."""
+    _date_type(col.type)
+    codes, values = _codes(col)
+    parsed = _parsed(values, name)
     _, first, inverse = np.unique(parsed.asi8, return_index=True, return_inverse=True)
     _recode(codes, inverse.astype(np.int32))
     return codes, parsed[first]
 
 
-def _label_codes(col: pa.ChunkedArray, blank_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's code into the sorted distinct stripped labels (-1: blank, with ``blank_missing``), and those."""
-    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-        raise _Declined(f"label column of type {t}")
-    codes, values = _codes(col)
-    stripped = np.array([v.strip() for v in values.to_pylist()], dtype=object)
-    uniq, inverse = np.unique(stripped, return_inverse=True)
+def _sorted_labels(keys: list[str], blank_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct labels sorted, and each one's position among them (-1: blank, with ``blank_missing``)."""
+    uniq, inverse = np.unique(np.array(keys, dtype=object), return_inverse=True)
     inverse = inverse.astype(np.int32)
     if blank_missing and len(uniq) and uniq[0] == "":  # "" sorts first
         uniq, inverse = uniq[1:], inverse - 1
-    _recode(codes, inverse)
-    return codes, uniq
+    return uniq, inverse
 
 
 def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -598,6 +735,181 @@ def _floats(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
         raise _Declined(f"values of type {col.type}")
     return np.asarray(pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float)
+
+
+#: Columns per block of a :class:`_Wide` array.
+_BLOCK = 64
+
+
+def _places(rows: np.ndarray, cols: np.ndarray) -> list[tuple[int, np.ndarray | None, np.ndarray]]:
+    """Where cells (row, column) fall in :class:`_Wide` blocks: (block, which cells -- None for all -- and their
+    flat positions in that block), grouped by block once for all the arrays a batch fills."""
+    if not len(cols):
+        return []
+    block = cols // _BLOCK
+    flat = rows.astype(np.int64) * _BLOCK + (cols - block * _BLOCK)
+    if block.min() == block.max():
+        return [(int(block[0]), None, flat)]
+    order = np.argsort(block.astype(np.uint16) if block.max() < 1 << 16 else block, kind="stable")  # radix sort
+    counts = np.bincount(block)
+    ends = np.cumsum(counts)
+    return [(k, order[ends[k] - counts[k]:ends[k]], flat[order[ends[k] - counts[k]:ends[k]]])
+            for k in np.flatnonzero(counts).tolist()]
+
+
+class _Wide:
+    """A (days x names) array filled a record batch at a time, its names (columns) coded in order of first use.
+
+    Names keep arriving while a file is read, so the columns live in blocks of :data:`_BLOCK`: a new name never
+    copies the columns before it. :meth:`take` lays them out in their final order as one C-contiguous array.
+    """
+
+    def __init__(self, rows: int, dtype: type, fill) -> None:
+        self.rows, self.dtype, self.fill = rows, dtype, fill
+        self.blocks: list[np.ndarray] = []
+
+    def grow(self, names: int) -> None:
+        """Room for ``names`` columns."""
+        while len(self.blocks) * _BLOCK < names:
+            self.blocks.append(np.full(self.rows * _BLOCK, self.fill, dtype=self.dtype))
+
+    def put(self, places: list[tuple[int, np.ndarray | None, np.ndarray]], values: np.ndarray) -> None:
+        """Write ``values`` (one per cell) at :func:`_places`' places."""
+        for k, which, flat in places:
+            self.blocks[k][flat] = values if which is None else values[which]
+
+    def count(self) -> int:
+        """Cells set (for a boolean array)."""
+        return sum(int(np.count_nonzero(b)) for b in self.blocks)
+
+    def take(self, position: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+        """Float64 (rows x names): column ``position[c]`` holds name ``c`` (through ``lut``); frees the blocks."""
+        out = np.empty((self.rows, len(position)))
+        for k in range(len(self.blocks)):
+            lo, hi = k * _BLOCK, min((k + 1) * _BLOCK, len(position))
+            if lo < hi:
+                block = self.blocks[k].reshape(self.rows, _BLOCK)[:, :hi - lo]
+                to = position[lo:hi]
+                cut = np.flatnonzero(np.diff(to) != 1) + 1  # runs of columns that stay side by side: slices
+                for a, b in zip([0, *cut.tolist()], [*cut.tolist(), hi - lo]):
+                    out[:, to[a]:to[a] + b - a] = block[:, a:b] if lut is None else lut[block[:, a:b]]
+            self.blocks[k] = None
+        return out
+
+
+class _LongPanel:
+    """Long constituents gathered a record batch at a time into wide arrays on the price calendar.
+
+    Each batch's dates, tickers and sectors are coded on arrival and its values written into the wide arrays,
+    so a batch and the wide arrays are all that is held; tickers and sectors are coded in order of first use
+    and laid out sorted at the end (:meth:`frames`), as the text path sorts them. Declines as the whole-file
+    reader did: a missing label, a date it names by row, a value not above zero, a ticker twice on a day.
+    """
+
+    def __init__(self, name: str, dates: pd.DatetimeIndex, columns: list[str]) -> None:
+        self.name, self.dates = name, dates
+        rows = len(dates)
+        #: A date written as the calendar writes it (YYYY-MM-DD) is that day; other dates are parsed.
+        self.iso = {d: i for i, d in enumerate(np.datetime_as_string(dates.to_numpy(), unit="D").tolist())}
+        self.calendar_day = _day_numbers(dates)
+        self.days = _Coder()
+        self.day_number = np.empty(0, dtype=np.int64)  # per date code: days since 1970
+        self.day_row = np.empty(0, dtype=np.int64)  # per date code: row on the price calendar, -1 if absent
+        self.written: list[pa.Array] = []  # the distinct dates as written, in code order
+        self.parsed = False  # whether any date went through parse_dates
+        self.tickers = _Coder(str.strip)
+        self.sectors = _Coder(str.strip) if "sector" in columns else None
+        #: ``seen`` marks the cells a row set (for repeats); ``sector`` holds 1 + the sector's code, 0 for none
+        self.wide = {"seen": _Wide(rows, bool, False),
+                     **{c: _Wide(rows, float, np.nan) for c in ("close", "market_cap") if c in columns},
+                     **({"sector": _Wide(rows, np.int32, 0)} if self.sectors is not None else {})}
+        self.off: list[np.ndarray] = []  # (day, ticker) keys of rows on days the prices lack
+        self.n = 0
+        self.last_day: int | None = None
+        self.unsorted = False
+
+    def _day_codes(self, col: pa.Array) -> np.ndarray:
+        _date_type(col.type)
+        codes, new = self.days.code(col)
+        if new is not None:
+            self.written.append(new)
+            keys = self.days.keys[len(self.day_row):]
+            rows = np.array([self.iso.get(k, -1) if isinstance(k, str) else -1 for k in keys], dtype=np.int64)
+            numbers = np.zeros(len(keys), dtype=np.int64)
+            known = rows >= 0
+            numbers[known] = self.calendar_day[rows[known]]
+            if not known.all():
+                self.parsed = True
+                pick = np.flatnonzero(~known)
+                parsed = _parsed(new.take(pa.array(pick)), self.name)
+                numbers[pick], rows[pick] = _day_numbers(parsed), self.dates.get_indexer(parsed)
+            self.day_number = np.concatenate([self.day_number, numbers])
+            self.day_row = np.concatenate([self.day_row, rows])
+        return codes
+
+    def add(self, batch: dict[str, pa.Array]) -> None:
+        """Code one record batch (column name -> values) and write its values."""
+        day = self._day_codes(batch["date"])
+        if not len(day):
+            return
+        number = self.day_number[day]
+        if (self.last_day is not None and number[0] < self.last_day) or (number[1:] < number[:-1]).any():
+            self.unsorted = True
+        self.last_day = int(number[-1])
+        _label_type(batch["ticker"].type)
+        tick, _ = self.tickers.code(batch["ticker"])
+        values = {"seen": np.ones(len(day), dtype=bool)}
+        for col in ("close", "market_cap"):
+            if col in self.wide:
+                values[col] = _floats(batch[col])
+                if (values[col] <= 0).any():
+                    raise _Declined("a value not above zero")
+        if self.sectors is not None:
+            _label_type(batch["sector"].type)
+            values["sector"] = self.sectors.code(batch["sector"])[0] + 1
+        row = self.day_row[day]
+        off = row < 0
+        if off.any():
+            self.off.append(number[off] * (1 << 32) + tick[off])
+            on = ~off
+            row, tick, values = row[on], tick[on], {c: v[on] for c, v in values.items()}
+        places = _places(row, tick)
+        for col, wide in self.wide.items():
+            wide.grow(len(self.tickers.keys))
+            wide.put(places, values[col])
+        self.n += len(day)
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+        """Closes, caps (if the file has them) and sector codes (if it names at least 3 sectors)."""
+        if not self.n:
+            raise _Declined("no rows")
+        if self.parsed:  # parse_dates on all the distinct dates at once gives the same days (one time zone, ...)
+            whole = _parsed(pa.concat_arrays(self.written), self.name)
+            if not np.array_equal(_day_numbers(whole), self.day_number):
+                raise _Declined("dates parsed apart differ from dates parsed together")
+        off = np.concatenate(self.off) if self.off else np.empty(0, dtype=np.int64)
+        if self.wide["seen"].count() + len(np.unique(off)) != self.n:
+            raise _Declined("a ticker twice on a day")
+        if self.unsorted:
+            log.warning("%s: dates are out of order; sorted them", self.name)
+        tickers, position = _sorted_labels(self.tickers.keys)
+        columns = pd.Index(tickers, name="ticker")
+
+        def frame(wide: _Wide, lut: np.ndarray | None = None) -> pd.DataFrame:
+            wide.grow(len(tickers))  # names only on days the prices lack have no block yet
+            return pd.DataFrame(wide.take(position, lut), index=self.dates, columns=columns, copy=False)
+
+        closes = frame(self.wide["close"])
+        caps = frame(self.wide["market_cap"]) if "market_cap" in self.wide else None
+        sectors = None
+        if self.sectors is not None:
+            labels, code = _sorted_labels(self.sectors.keys, blank_missing=True)
+            if len(labels) < 3:
+                log.warning("%s: column 'sector' names %d sector(s); sector rotation needs at least 3, so it is "
+                            "left out", self.name, len(labels))
+            else:
+                sectors = frame(self.wide["sector"], np.concatenate([[np.nan], np.where(code < 0, np.nan, code)]))
+        return closes, caps, sectors
 
 
 def _typed_frame(path: Path) -> pd.DataFrame:
@@ -619,61 +931,22 @@ def _read_values(path: Path) -> pd.DataFrame:
 def _typed_long(path: Path, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Long constituents straight into wide arrays on the price calendar: closes, caps and sector codes.
 
-    Rows are coded (an int32 per row for the date, the ticker and the sector) and each value column is
-    scattered into its wide array a chunk at a time, dropped as soon as it is in: about the wide arrays and
-    the file's numbers at most. Declines (the text path then reads the file) on anything the text path
-    reports: a missing column, a date it names by row, a ticker twice on a day, a value not above zero.
+    The file is read a record batch at a time (:func:`_record_batches`, :func:`_read_ahead`) into a
+    :class:`_LongPanel`: about the wide arrays and a few batches at most. Declines (the text path then reads the
+    file) on anything the text path reports: a missing column, a date it names by row, a ticker twice on a day, a
+    value not above zero.
     """
-    name = path.name
     names = _raw_names(path)
     raw = dict(zip(_clean_names(names), names))
     if "ticker" not in raw or "close" not in raw:
         raise _Declined("not long constituents")
     wanted = ["date", "ticker", "close"] + [c for c in ("market_cap", "sector") if c in raw]
-    cols = dict(zip(wanted, _arrow_table(
-        path, {raw[c]: (pa.float64() if c in ("close", "market_cap") else _LABEL) for c in wanted}).columns))
-    dcode, days = _date_codes(cols.pop("date"), name)
-    if any((dcode[a + 1:b] < dcode[a:b - 1]).any() or (a and dcode[a] < dcode[a - 1]) for a, b in _spans(len(dcode))):
-        log.warning("%s: dates are out of order; sorted them", name)
-    tcode, tickers = _label_codes(cols.pop("ticker"))
-    nt = len(tickers)
-    seen = np.zeros(len(days) * nt, dtype=bool)
-    for a, b in _spans(len(dcode)):
-        seen[dcode[a:b].astype(np.int64) * nt + tcode[a:b]] = True
-    if int(seen.sum()) != len(dcode):
-        raise _Declined("a ticker twice on a day")
-    del seen
-    row_of_day = dates.get_indexer(days).astype(np.int64)  # each file day's price row, -1 if prices lack it
-    columns = pd.Index(tickers, name="ticker")
-
-    def wide(chunks) -> pd.DataFrame:
-        arr = np.full(len(dates) * nt, np.nan)
-        pos = 0
-        for values in chunks:
-            rows = row_of_day[dcode[pos:pos + len(values)]]
-            keep = rows >= 0
-            arr[rows[keep] * nt + tcode[pos:pos + len(values)][keep]] = values[keep]
-            pos += len(values)
-        return pd.DataFrame(arr.reshape(len(dates), nt), index=dates, columns=columns, copy=False)
-
-    def numbers(col: pa.ChunkedArray):
-        for chunk in col.chunks:
-            values = _floats(chunk)
-            if (values <= 0).any():
-                raise _Declined("a value not above zero")
-            yield values
-
-    closes = wide(numbers(cols.pop("close")))
-    caps = wide(numbers(cols.pop("market_cap"))) if "market_cap" in cols else None
-    sectors = None
-    if "sector" in cols:
-        scode, labels = _label_codes(cols.pop("sector"), blank_missing=True)
-        if len(labels) < 3:
-            log.warning("%s: column 'sector' names %d sector(s); sector rotation needs at least 3, so it is left out",
-                        name, len(labels))
-        else:
-            sectors = wide(np.where(scode[a:b] < 0, np.nan, scode[a:b].astype(float)) for a, b in _spans(len(scode)))
-    return closes, caps, sectors
+    types = {raw[c]: (pa.float64() if c in ("close", "market_cap") else _LABEL) for c in wanted}
+    panel = _LongPanel(path.name, dates, wanted)
+    with closing(_read_ahead(_record_batches(path, types))) as batches:  # a decline stops the reader at once
+        for batch in batches:
+            panel.add(dict(zip(wanted, batch.columns)))
+    return panel.frames()
 
 
 def _load_prices(path: Path, roles: RolesConfig) -> pd.DataFrame:

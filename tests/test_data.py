@@ -483,13 +483,15 @@ def test_errors_in_files_the_typed_reader_takes_are_the_text_readers(small_copy,
         bad.to_csv(d / "constituents.csv", index=False)
     with pytest.raises(DataError, match=rf"constituents.{fmt}: close of {df.loc[7, 'ticker']} is -1 on {df.loc[7, 'date']}"):
         load_data(d)
-    twice = pd.concat([df, df.iloc[[3]]]).astype({"close": float, "market_cap": float})
-    if fmt == "parquet":
-        twice.to_parquet(d / "constituents.parquet", index=False)
-    else:
-        twice.to_csv(d / "constituents.csv", index=False)
-    with pytest.raises(DataError, match=rf"ticker {df.loc[3, 'ticker']} appears twice on {df.loc[3, 'date']}"):
-        load_data(d)
+    for twice, day in [(pd.concat([df, df.iloc[[3]]]), df.loc[3, "date"]),  # also twice on a day the prices lack:
+                       (pd.concat([df.iloc[[3, 3]].assign(date="1990-01-02"), df]), "1990-01-02")]:
+        twice = twice.astype({"close": float, "market_cap": float})
+        if fmt == "parquet":
+            twice.to_parquet(d / "constituents.parquet", index=False)
+        else:
+            twice.to_csv(d / "constituents.csv", index=False)
+        with pytest.raises(DataError, match=rf"ticker {df.loc[3, 'ticker']} appears twice on {day}"):
+            load_data(d)
 
 
 def test_codes_across_chunks_with_their_own_dictionaries():
@@ -502,3 +504,92 @@ def test_codes_across_chunks_with_their_own_dictionaries():
     second = pa.DictionaryArray.from_arrays(pa.array([1, 1], type=pa.int32()), pa.array(["a", "c", "z"]))
     codes, values = _codes(pa.chunked_array([first, second]))
     assert values.to_pylist() == ["b", "a", "c"] and codes.tolist() == [0, 1, 0, 2, 2]
+
+
+def _messy_long(d, fmt):
+    """Long constituents as they come: rows shuffled, blanks and missing tokens, the ticker that sorts first met
+    only at the end of the file, blank sectors, dates in two writings, and two days the prices lack with a name
+    that appears on no other days."""
+    df = read_csv(d / "constituents.csv")
+    rng = np.random.default_rng(7)
+    first = sorted(df["ticker"].unique())[0]
+    days = sorted(df["date"].unique())
+    late = df[(df["ticker"] == first) & (df["date"] >= days[300])]
+    rest = df[df["ticker"] != first].sample(frac=1.0, random_state=3)
+    gone = pd.concat([rest[rest["date"] == days[10]].head(3).assign(date=day) for day in ("1990-01-02", "1990-01-03")],
+                     ignore_index=True)
+    gone.loc[[0, 3], "ticker"] = "ZZ_GONE"
+    df = pd.concat([rest, gone, late], ignore_index=True)
+    pick = rng.choice(len(df), size=(4, 60), replace=False)
+    df.loc[pick[0], "close"] = "NA" if fmt == "csv" else ""
+    df.loc[pick[1], "market_cap"] = ""
+    df.loc[pick[2], "sector"] = " "
+    df.loc[pick[3], "date"] = pd.to_datetime(df.loc[pick[3], "date"]).dt.strftime("%m/%d/%Y")
+    (d / "constituents.csv").unlink()
+    if fmt == "csv":
+        df.to_csv(d / "constituents.csv", index=False)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        df = df.assign(**{c: pd.to_numeric(df[c].replace("", np.nan)) for c in ("close", "market_cap")})
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), d / "constituents.parquet",
+                       row_group_size=4000)
+    return first
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_long_constituents_read_a_batch_at_a_time_equal_the_text_reader(small_copy, monkeypatch, caplog, fmt):
+    """Streamed in many small batches, with names arriving in no particular order and spread over several column
+    blocks, the typed reader takes a messy long file itself and gives the text reader's data and warnings."""
+    import regime.data
+
+    first = _messy_long(small_copy, fmt)
+    monkeypatch.setattr(regime.data, "_CSV_BLOCK", 1 << 14)
+    monkeypatch.setattr(regime.data, "_PARQUET_BATCH", 700)
+    monkeypatch.setattr(regime.data, "_BLOCK", 8)
+
+    def no_text(path, dates):
+        raise AssertionError(f"{path.name} was read as text")
+
+    with monkeypatch.context() as m, caplog.at_level(logging.WARNING, logger="regime.data"):
+        m.setattr(regime.data, "_text_constituents", no_text)
+        typed = load_data(small_copy, fast_config())
+    typed_warnings = [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    _text_only(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="regime.data"):
+        text = load_data(small_copy, fast_config())
+    _same_data(typed, text)
+    assert typed_warnings == [r.getMessage() for r in caplog.records]
+    assert f"constituents.{fmt}: dates are out of order; sorted them" in typed_warnings
+    assert typed.closes.columns[0] == first and typed.closes[first].first_valid_index() > typed.dates[0]
+    assert typed.closes["ZZ_GONE"].isna().all() and typed.sectors is not None
+    assert typed.closes.to_numpy().flags.c_contiguous
+
+
+def test_read_ahead_hands_over_batches_and_errors_and_stops_with_its_caller():
+    import threading
+
+    from regime.data import _read_ahead
+
+    def batches(fail):
+        yield from range(10)
+        if fail:
+            raise ValueError("unreadable")
+
+    assert list(_read_ahead(batches(False))) == list(range(10))
+    with pytest.raises(ValueError, match="unreadable"):
+        list(_read_ahead(batches(True)))
+    closed = []
+
+    def endless():
+        try:
+            yield from iter(int, 1)
+        finally:
+            closed.append(True)
+
+    ahead = _read_ahead(endless())
+    assert next(ahead) == 0
+    ahead.close()
+    assert closed == [True] and not any(t.name == "regime-read-ahead" for t in threading.enumerate())
