@@ -44,7 +44,8 @@ from ._io import atomic_path
 from .config import PRICE_ROLES, RATE_ROLES, Config, RolesConfig
 from .errors import DataError
 
-__all__ = ["MarketData", "StaleSpan", "load_data", "read_table", "align_asof", "write_table", "parse_dates"]
+__all__ = ["MarketData", "StaleSpan", "load_data", "load_panel", "read_table", "align_asof", "write_table",
+           "parse_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -1242,6 +1243,17 @@ def load_data(directory: str | Path, config: Config | None = None, *, panel: boo
     for line in data.stale_inputs():
         log.info("stale input: %s", line)
     return data
+
+
+def load_panel(data: MarketData) -> MarketData:
+    """``data`` as loaded with ``panel=False``, now with its constituents read: what ``load_data`` gives, without
+    reading and hashing the other files again. Data that has its panel (or none) is returned as it is."""
+    if data.panel_file is None:
+        return data
+    closes, caps, sectors, spans = _load_constituents(Path(data.source) / data.panel_file, data.dates)
+    return replace(data, closes=closes, caps=caps, sectors=sectors, panel_file=None,
+                   staleness=tuple(sorted(data.staleness + tuple(spans),
+                                          key=lambda s: (s.first, s.file, s.column or ""))))
 
 
 def parse_day(value: str | pd.Timestamp, option: str = "--asof") -> pd.Timestamp:

@@ -147,20 +147,22 @@ def _undefined_message(model: RegimeModel, past: MarketData, feats: pd.DataFrame
 
 
 def label_history(model: RegimeModel, data: MarketData, through: str | pd.Timestamp | None = None,
-                  store: str | Path | None = None) -> tuple[MarketData, pd.DataFrame, pd.DataFrame]:
+                  store: str | Path | None = None, columns: list[str] | None = None
+                  ) -> tuple[MarketData, pd.DataFrame, pd.DataFrame]:
     """The data up to ``through``, its features and the model's filtered probabilities of every day.
 
     Nothing after ``through`` (default: the last day) is even loaded into the features, so each day's
     probabilities use data up to that day only. With ``store`` (a directory, e.g. ``features``) the
     constituents' daily aggregates come from a feature snapshot there, extended by the days after it
-    (:func:`regime.features.cached_features`); the features are exactly those of a full rebuild.
+    (:func:`regime.features.cached_features`); the features are exactly those of a full rebuild. With
+    ``columns``, only the features that give them are computed (they must include the model's).
 
     Returns
     -------
     past : MarketData
         ``data`` truncated at ``through``.
     features : DataFrame
-        Every feature of ``past``.
+        Every feature of ``past`` (with ``columns``: those of their families).
     probabilities : DataFrame
         Filtered regime probabilities (NaN rows where a model feature is undefined).
 
@@ -172,7 +174,7 @@ def label_history(model: RegimeModel, data: MarketData, through: str | pd.Timest
         The data lacks features the model was trained on.
     """
     past = data if through is None else data.truncate(parse_day(through))
-    feats = cached_features(past, model.config, store)
+    feats = cached_features(past, model.config, store, columns)
     model.check_features(feats, source=f"the data in {data.source}")
     return past, feats, model.filtered_probabilities(feats)
 
@@ -210,7 +212,7 @@ def score_day(
     day = data.dates[-1] if asof is None else snap_asof(
         data.dates, asof, "as-of date {day} is outside the data ({first} to {last}); "
         "pick a date in that range or update the data")
-    past, feats, probs = label_history(model, data, day, store)
+    past, feats, probs = label_history(model, data, day, store, columns=model.feature_names)
     row = feats.loc[day, model.feature_names]
     # a model that marginalises missing values (kind: axes) labels a day from the features that remain
     if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):

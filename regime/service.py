@@ -133,7 +133,7 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     -------
     ScoreResult
     """
-    from .data import load_data
+    from .data import load_data, load_panel
     from .errors import DataError
     from .features import stored_aggregates
     from .scoring import score_day
@@ -143,7 +143,7 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
     say(f"loading {data_dir}")
     data = load_data(data_dir, rmodel.config, panel=features_dir is None)  # the panel: only if needed
     if data.panel_file is not None and stored_aggregates(data, rmodel.config, features_dir) is None:
-        data = load_data(data_dir, rmodel.config)  # no exact snapshot of these files: read the panel
+        data = load_panel(data)  # no exact snapshot of these files: read the panel
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
     say("scoring")
     try:
@@ -152,7 +152,7 @@ def score(data_dir: str | Path, model: str | Path | None = None, models_dir: str
         if data.panel_file is None:
             raise
         # the day has no label: with the panel read, the message can name a stale constituents file
-        result = score_day(rmodel, load_data(data_dir, rmodel.config), asof, model_info=info, store=features_dir)
+        result = score_day(rmodel, load_panel(data), asof, model_info=info, store=features_dir)
     if json_out is not None:
         atomic_write_json(json_out, result.to_dict())
     return result

@@ -593,3 +593,21 @@ def test_read_ahead_hands_over_batches_and_errors_and_stops_with_its_caller():
     assert next(ahead) == 0
     ahead.close()
     assert closed == [True] and not any(t.name == "regime-read-ahead" for t in threading.enumerate())
+
+
+def test_load_panel_completes_a_panel_less_load(market_dir, copy_dir):
+    """Data loaded without its panel, then given it, is what one full load gives: frames, staleness, files."""
+    from regime.data import load_panel
+
+    from .conftest import cut_constituents, fast_config
+
+    d = copy_dir()
+    cut_constituents(d, 30)  # so the panel adds stale spans of its own
+    cfg = fast_config()
+    full, lean = load_data(d, cfg), load_data(d, cfg, panel=False)
+    assert lean.closes is None and lean.panel_file == "constituents.csv"
+    done = load_panel(lean)
+    assert done.panel_file is None and done.files == full.files and done.staleness == full.staleness
+    for name in ("prices", "rates", "closes", "caps", "sectors"):
+        pd.testing.assert_frame_equal(getattr(done, name), getattr(full, name))
+    assert load_panel(full) is full

@@ -56,8 +56,8 @@ def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame
 
     Everything but the panel aggregates (relative strength, leadership, rates, risk, and the trailing means
     and z-scores of the aggregates) is computed here over the whole history, every time. With ``columns``,
-    only the feature families that give one of them are computed (each family's columns are computed
-    together, so the values are those of the whole build).
+    only the feature families that give one of them are computed, and of the risk family only the volatility
+    quantile if asked for; the values are those of the whole build.
     """
     cfg = config.features
 
@@ -86,7 +86,7 @@ def assemble_features(data: MarketData, config: Config, aggregates: pd.DataFrame
     if rates and wanted("rt_"):
         parts.append(rate_features(rates, cfg))
     if wanted("rk_"):
-        parts.append(risk_features(levels["large_cap"], cfg))
+        parts.append(risk_features(levels["large_cap"], cfg, quantiles=wanted("rk_vol_q_")))
     feats = pd.concat(parts, axis=1).astype(float) if parts else pd.DataFrame(index=data.dates, dtype=float)
     feats.index.name = "date"
     # a plain object index: pandas' Arrow-backed string index makes every column selection slow

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri  # the standard normal quantile (norm.ppf's kernel; scipy.stats imports slowly)
 
 from ..config import FeaturesConfig
 from ..measures import TRADING_DAYS
@@ -15,7 +14,7 @@ from ..measures import TRADING_DAYS
 WHOLE_HISTORY = ("rk_vol_pctl_", "rk_vol_q_")
 
 
-def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
+def risk_features(level: pd.Series, cfg: FeaturesConfig, quantiles: bool = True) -> pd.DataFrame:
     """Trailing risk features of the benchmark level.
 
     - ``rk_vol_<w>d``: annualised standard deviation of daily log returns;
@@ -29,13 +28,17 @@ def risk_features(level: pd.Series, cfg: FeaturesConfig) -> pd.DataFrame:
     - ``rk_drawdown``: level over its trailing ``drawdown_window``-day high,
       minus one (0 at a high, negative below);
     - ``rk_ret_<w>d``: log return over ``w`` days.
+
+    ``quantiles=False`` leaves out ``rk_vol_q_<w>d`` (and SciPy's quantile function, slow to import).
     """
     lr = np.log(level).diff()
     out = {f"rk_vol_{w}d": lr.rolling(w).std() * np.sqrt(TRADING_DAYS) for w in cfg.vol_windows}
     for w in cfg.vol_percentile_windows:
         vol = out.get(f"rk_vol_{w}d", lr.rolling(w).std())
         out[f"rk_vol_pctl_{w}d"] = vol.expanding(min_periods=cfg.percentile_min_days).rank(pct=True)
-    for w in cfg.vol_q_windows:
+    if quantiles and cfg.vol_q_windows:
+        from scipy.special import ndtri  # the standard normal quantile (norm.ppf's kernel; scipy.stats is slower)
+    for w in cfg.vol_q_windows if quantiles else ():
         vol = lr.rolling(w).std()
         n = vol.expanding(min_periods=cfg.percentile_min_days).count()
         rank = vol.expanding(min_periods=cfg.percentile_min_days).rank()

@@ -160,24 +160,26 @@ def _block_digests(data: MarketData, starts: range | list[int], rows: int) -> li
         return list(pool.map(one, starts))
 
 
-def cached_features(data: MarketData, config: Config, store: str | Path | None = "features") -> pd.DataFrame:
+def cached_features(data: MarketData, config: Config, store: str | Path | None = "features",
+                    columns: list[str] | None = None) -> pd.DataFrame:
     """:func:`regime.features.build_features`, with the panel aggregates from a snapshot in ``store``.
 
     The result equals ``build_features(data, config)`` exactly (same values, same NaNs), whether the
     aggregates came from the snapshot, were extended from it or rebuilt. ``store=None`` bypasses snapshots.
     ``data.files`` must describe the data (as :func:`regime.data.load_data` sets it): byte-identical input
-    files are trusted to load to the same panel.
+    files are trusted to load to the same panel. ``columns``: compute only what gives them (see
+    :func:`regime.features.assemble_features`).
     """
     if data.panel_file is not None:  # the panel was not read: only an exact snapshot can stand in for it
         agg = stored_aggregates(data, config, store)
         if agg is None:
             raise ValueError(f"{data.panel_file} was not read and no feature snapshot of these files is in {store}; "
                              "load the data with its panel")
-        return assemble_features(data, config, agg)
+        return assemble_features(data, config, agg, columns)
     if store is None or data.closes is None:
         return assemble_features(data, config, None if data.closes is None else
-                                 panel_aggregates(data.closes, data.caps, data.sectors, config.features))
-    return assemble_features(data, config, cached_aggregates(data, config, store).aggregates)
+                                 panel_aggregates(data.closes, data.caps, data.sectors, config.features), columns)
+    return assemble_features(data, config, cached_aggregates(data, config, store).aggregates, columns)
 
 
 def stored_aggregates(data: MarketData, config: Config, store: str | Path | None = "features") -> pd.DataFrame | None:
