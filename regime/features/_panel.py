@@ -150,10 +150,11 @@ def _chunk(x: np.ndarray, caps: np.ndarray | None, sectors: np.ndarray | None, o
     first = max(off, hw - 1)
     if first < rows:
         full = (counts[first + 1:] - counts[first + 1 - hw:rows + 1 - hw]) == hw
-        top = _rolling_extreme(np.where(valid, x, -np.inf), hw, np.maximum)[first - (hw - 1):]
+        lo = first - (hw - 1)  # the windows of rows first.. start here: only these rows are read
+        top = _rolling_extreme(np.where(valid[lo:], x[lo:], -np.inf), hw, np.maximum)
         n_hi[first - off:] = (full & (x[first:] >= top)).sum(axis=1)
         del top
-        bottom = _rolling_extreme(np.where(valid, x, np.inf), hw, np.minimum)[first - (hw - 1):]
+        bottom = _rolling_extreme(np.where(valid[lo:], x[lo:], np.inf), hw, np.minimum)
         n_lo[first - off:] = (full & (x[first:] <= bottom)).sum(axis=1)
         n_hl[first - off:] = full.sum(axis=1)
         del bottom, full
