@@ -214,28 +214,28 @@ def score_day(
         "pick a date in that range or update the data")
     past, feats, probs = label_history(model, data, day, store, columns=model.feature_names)
     row = feats.loc[day, model.feature_names]
-    # a model that marginalises missing values (kind: axes) labels a day from the features that remain
     if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):
         raise DataError(_undefined_message(model, past, feats, day, row))
-    if row.isna().any():
+    labels = model.labels_from(probs).dropna()
+    return _result(model, day, row, probs.loc[day], str(labels.iloc[-1]), run_length(labels), model_info)
+
+
+def _result(model: RegimeModel, day: pd.Timestamp, row: pd.Series, p: pd.Series, regime: str, days_in_regime: int,
+            model_info: dict[str, Any] | None) -> ScoreResult:
+    """The labelled day's result: ``row`` its model features, ``p`` its probabilities, ``regime`` its label."""
+    if row.isna().any():  # a model that marginalises missing values (kind: axes) labels from what remains
         log.warning("on %s %s undefined; the label uses the features that remain", day.date(),
                     ", ".join(row.index[row.isna()][:5]) + (" are" if row.isna().sum() > 1 else " is"))
-    p = probs.loc[day]
-    labels = model.labels_from(probs).dropna()
-    regime = str(labels.iloc[-1])
-    info = {
-        "trained_through": str(model.trained_through.date()),
-        "estimator": model.estimator_name,
-    }
-    info.update(model_info or {})
+    info = {"trained_through": str(model.trained_through.date()), "estimator": model.estimator_name,
+            **(model_info or {})}
     return ScoreResult(
         asof=str(day.date()),
         regime=regime,
         name=model.regime_names[regime],
         confidence=float(p[regime]),
         probabilities={k: float(v) for k, v in p.items()},
-        drivers=drivers(model, feats.loc[day], regime),
-        days_in_regime=run_length(labels),
+        drivers=drivers(model, row, regime),
+        days_in_regime=days_in_regime,
         data_through=str(day.date()),
         model=info,
     )
@@ -339,16 +339,5 @@ class DailyScorer:
         if codes[-1] < 0:  # no label: score_day says why (the full computation, on this rare path)
             score_day(model, data, model_info=self.model_info)
             raise DataError(f"on {day.date()} the model's features are undefined")  # pragma: no cover
-        row = feats.iloc[-1]
-        if row.isna().any():
-            log.warning("on %s %s undefined; the label uses the features that remain", day.date(),
-                        ", ".join(row.index[row.isna()][:5]) + (" are" if row.isna().sum() > 1 else " is"))
-        regime = model.regime_ids[self._label]
-        p = probs.iloc[-1]
-        return ScoreResult(
-            asof=str(day.date()), regime=regime, name=model.regime_names[regime], confidence=float(p[regime]),
-            probabilities={k: float(v) for k, v in p.items()}, drivers=drivers(model, row, regime),
-            days_in_regime=self._run, data_through=str(day.date()),
-            model={"trained_through": str(model.trained_through.date()), "estimator": model.estimator_name,
-                   **(self.model_info or {})},
-        )
+        return _result(model, day, feats.iloc[-1], probs.iloc[-1], model.regime_ids[self._label], self._run,
+                       self.model_info)
