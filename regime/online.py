@@ -38,6 +38,7 @@ fetched.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -497,6 +498,21 @@ def assign_roles(prices: Mapping[str, str], rates: Mapping[str, str]) -> dict[st
     return roles
 
 
+def _edited_config(path: Path, manifest: Path, text: str) -> bool:
+    """Whether ``path`` holds a config someone edited: it differs from ``text`` and from what the last fetch
+    into ``manifest``'s directory wrote (its SHA-256 in ``config_sha256``). Such a file is never overwritten."""
+    if not path.is_file():
+        return False
+    current = path.read_bytes()
+    if current == text.encode():
+        return False
+    try:
+        recorded = json.loads(manifest.read_text()).get("config_sha256")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    return recorded != hashlib.sha256(current).hexdigest()
+
+
 def _config_text(roles: Mapping[str, str | None], out: Path) -> str:
     head = (f"# Roles for the data in {out}, written by regime data fetch ({MANIFEST} there says which ticker or\n"
             "# FRED series feeds each column). Set a role to null to switch it off; large_cap is required.\n")
@@ -544,7 +560,7 @@ class FetchResult:
     roles : dict
         Role -> column (None: switched off), as written to the config.
     warnings : tuple of str
-        Columns that end early, one line each.
+        Columns that end early, and a config kept because it was edited, one line each.
     written : tuple of str
         The files written.
     """
@@ -777,27 +793,35 @@ def fetch(out: str | Path, *, preset: str | None = None, tickers: Mapping[str, s
     notes = _early_ends(tables, hi)
     roles = assign_roles(prices_map, rates_map)
     config_path = Path(config_out) if config_out is not None else out / CONFIG
+    text = _config_text(roles, out)
+    target = config_path  # where the roles go: beside an edited config, never over it
+    if _edited_config(config_path, out / MANIFEST, text):
+        target = config_path.with_name(f"{config_path.stem}.fetched{config_path.suffix}")
+        notes.append(f"kept {config_path}: it was edited since regime data fetch wrote it; the roles this fetch "
+                     f"found are in {target}, so merge what you need")
+        log.warning("%s", notes[-1])
     manifest = {
         "format": _FORMAT, "written_by": f"regime {__version__}", "fetched": _now(), "updated": None,
         "start": _day(lo), "end": _day(hi), "config": str(config_path) if config_out is not None else CONFIG,
+        "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "files": {file: _file_entry(kind, cols, table, sources) for file, (table, kind, cols) in tables.items()},
     }
     say(f"writing {out}")
-    text = _config_text(roles, out)
+    inside = config_out is None  # the config moves in with the data files
     with staged_directory(out) as staged:
         for file, (table, _kind, _cols) in tables.items():
             write_table(table, staged / file)
         atomic_write_json(staged / MANIFEST, manifest)
-        if config_out is None:
-            atomic_write_text(staged / CONFIG, text)
-    if config_out is not None:
-        atomic_write_text(config_path, text)
+        if inside:
+            atomic_write_text(staged / target.name, text)
+    if not inside:
+        atomic_write_text(target, text)
     columns = tuple(
         ColumnInfo(file=file, column=col, source=kind, symbol=cols[col], first=_day(s.first_valid_index()) or "",
                    last=_day(s.last_valid_index()) or "", values=int(s.notna().sum()))
         for file, (table, kind, cols) in tables.items() for col, s in table.items()
     )
-    written = tuple(data_files + [MANIFEST] + ([CONFIG] if config_out is None else [str(config_path)]))
+    written = tuple(data_files + [MANIFEST] + ([target.name] if config_out is None else [str(target)]))
     log.info("wrote %s: %s", out, ", ".join(written))
     return FetchResult(out=out, config=config_path, start=_day(prices.index[0]) or "",
                        end=_day(prices.index[-1]) or "", days=int(len(prices)), columns=columns, roles=roles,

@@ -388,3 +388,25 @@ def test_render_shows_fetch_and_update(tmp_path, fred, yahoo, sources, capsys):
     assert "prices.csv: 21 new rows; last day 2012-06-29 -> 2012-07-31" in text and "wrote prices.csv" in text
     render.show_update(update, as_json=True)
     assert json.loads(capsys.readouterr().out)["files"][0]["rows_added"] == 21
+
+
+@real
+def test_fetching_again_keeps_an_edited_config(tmp_path, fred, yahoo, sources, caplog):
+    """A config the user edited is never overwritten: the fetched roles go beside it, with a warning. One that only
+    fetch wrote is replaced, so a fetch with other tickers keeps its roles in step."""
+    out = tmp_path / "data"
+    fetch(out, sources)
+    cfg = out / "config.yaml"
+    fetch(out, sources, tickers=parse_pairs(["spx=SPY"], "--ticker"),  # unedited: replaced by the new roles
+          series=parse_pairs(["DFF", "DGS2", "DGS10", "BAA10Y"], "--fred"))
+    assert load_config(cfg).roles.large_cap == "spx" and not (out / "config.fetched.yaml").exists()
+    edited = cfg.read_text() + "label:\n  min_days: 8\n"
+    cfg.write_text(edited)
+    result = fetch(out, sources)
+    assert cfg.read_text() == edited  # kept, byte for byte
+    assert load_config(out / "config.fetched.yaml").roles.large_cap == "SPY"
+    assert any("kept" in w and "config.fetched.yaml" in w for w in result.warnings)
+    assert "config.fetched.yaml" in result.written and "config.yaml" not in result.written
+    assert "was edited since regime data fetch wrote it" in caplog.text
+    result = fetch(out, sources)  # still edited: still kept
+    assert cfg.read_text() == edited and result.warnings
