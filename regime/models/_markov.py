@@ -83,6 +83,7 @@ class MarkovSwitchingRegime(RegimeEstimator):
     converged_ : bool
         statsmodels' optimiser convergence flag.
     n_iter_ : int
+        Optimiser (BFGS) iterations of the kept run, counted through the optimiser's callback.
     lower_bound_ : float
         Mean per-sample log-likelihood.
     n_features_in_ : int
@@ -127,7 +128,8 @@ class MarkovSwitchingRegime(RegimeEstimator):
 
         def fit_one(X: np.ndarray, start: int | np.ndarray) -> Run:
             """From ``start`` parameters (an array), or from a random search seeded with ``start`` (an int)."""
-            kwargs = dict(maxiter=self.n_iter, disp=False)
+            steps: list[None] = []  # the optimiser calls back once an iteration (BFGS reports no count)
+            kwargs = dict(maxiter=self.n_iter, disp=False, callback=lambda *_: steps.append(None))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if isinstance(start, np.ndarray):
@@ -135,7 +137,8 @@ class MarkovSwitchingRegime(RegimeEstimator):
                 else:
                     res = _search_fit(mod, start, **kwargs)
             info = res.mle_retvals or {}
-            return Run(res, res.llf, res.llf / X.shape[0], info.get("iterations", 0), info.get("converged", False))
+            return Run(res, res.llf, res.llf / X.shape[0], info.get("iterations", len(steps)),
+                       info.get("converged", False))
 
         def current(rng: np.random.RandomState) -> np.ndarray:
             return self._unscaled_to(self.params_, self.scale_, scale)

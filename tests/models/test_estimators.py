@@ -228,3 +228,14 @@ def test_markov_search_on_statsmodels_with_a_global_rng(monkeypatch):
     old = MarkovSwitchingRegime(n_components=2, n_init=2, random_state=0).fit(y)
     np.testing.assert_array_equal(np.random.random(3), expected)
     np.testing.assert_array_equal(old.params_, current.params_)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_markov_counts_its_optimiser_iterations():
+    """statsmodels' BFGS reports no iteration count; the estimator counts them, so n_iter_ is not always 0."""
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, 300), rng.normal(2, 3, 300)][:, None]
+    est = MarkovSwitchingRegime(n_components=2, n_init=1, n_iter=60).fit(X)
+    assert est.converged_ and 1 <= est.n_iter_ < 60
+    capped = MarkovSwitchingRegime(n_components=2, n_init=1, n_iter=3).fit(X)
+    assert not capped.converged_ and capped.n_iter_ == 3
