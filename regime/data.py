@@ -398,8 +398,13 @@ def read_table(path: Path) -> pd.DataFrame:
     return df
 
 
+#: A time of day followed by a UTC offset (``00:00:00-05:00``, ``09:30Z``): the offset is dropped, the local time kept.
+_OFFSET = r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|[+-]\d{2}:?\d{2})$"
+
+
 def parse_dates(raw: pd.Series, name: str) -> pd.DatetimeIndex:
-    """A file's date column as a normalised, timezone-naive DatetimeIndex named ``date``.
+    """A file's date column as a normalised, timezone-naive DatetimeIndex named ``date``: each row's own local
+    date, whatever its UTC offset (a timestamp with an offset keeps its wall-clock date).
 
     Raises
     ------
@@ -410,7 +415,15 @@ def parse_dates(raw: pd.Series, name: str) -> pd.DatetimeIndex:
         dates = pd.to_datetime(raw)
     else:
         text = raw.astype(str).str.strip()
-        dates = pd.to_datetime(text, errors="coerce", format="mixed")
+        try:
+            dates = pd.to_datetime(text, errors="coerce", format="mixed")
+        except ValueError:  # offsets that differ (-05:00 in winter, -04:00 in summer): each day's local date counts
+            text = text.str.replace(_OFFSET, r"\1", regex=True)
+            try:
+                dates = pd.to_datetime(text, errors="coerce", format="mixed")
+            except ValueError:
+                raise DataError(f"{name}: its dates mix time zones that cannot be told apart from their text; "
+                                "write dates as YYYY-MM-DD") from None
         bad = dates.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])

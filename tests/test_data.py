@@ -611,3 +611,21 @@ def test_load_panel_completes_a_panel_less_load(market_dir, copy_dir):
     for name in ("prices", "rates", "closes", "caps", "sectors"):
         pd.testing.assert_frame_equal(getattr(done, name), getattr(full, name))
     assert load_panel(full) is full
+
+
+def test_dates_with_offsets_that_change_with_daylight_saving(copy_dir):
+    """A yfinance export writes New York midnight with its offset, -05:00 in winter and -04:00 in summer; each row
+    keeps its own local date, in prices and in long constituents alike (pandas alone refuses mixed offsets)."""
+    from .conftest import fast_config, read_csv
+
+    d = copy_dir()
+    plain = load_data(d, fast_config())
+    for name in ("prices.csv", "constituents.csv"):
+        df = read_csv(d / name)
+        month = df["date"].str[5:7].astype(int)
+        df["date"] = df["date"] + " 00:00:00" + month.map(lambda m: "-04:00" if 4 <= m <= 10 else "-05:00")
+        df.to_csv(d / name, index=False)
+    shifted = load_data(d, fast_config())
+    assert shifted.dates.equals(plain.dates)
+    for name in ("prices", "closes", "caps", "sectors"):
+        pd.testing.assert_frame_equal(getattr(shifted, name), getattr(plain, name))
