@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import balanced_accuracy_score, recall_score
 
 from .measures import TRADING_DAYS, annual_volatility, compound_annual_return, spell_ids
 
@@ -167,6 +166,8 @@ def truth_metrics(probs: pd.DataFrame, labels: pd.Series, confidence: pd.Series,
     lab, t = lab[ok].astype(str), t[ok].astype(str)
     ids = list(probs.columns)
     present = [r for r in ids if (t == r).any()]
+    from sklearn.metrics import balanced_accuracy_score, recall_score  # only to judge labels: imported then
+
     recall = recall_score(t, lab, labels=present, average=None, zero_division=0)
     lags = detection_lags(labels, truth, confirm)
     truth_in = truth.reindex(lab.index)

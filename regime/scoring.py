@@ -19,7 +19,7 @@ from .features._risk import WHOLE_HISTORY
 from .labeling import persist
 from .pipeline import RegimeModel, labelled_rows
 
-__all__ = ["DailyScorer", "Driver", "ScoreResult", "score_day", "drivers", "run_length"]
+__all__ = ["DailyScorer", "Driver", "ScoreResult", "score_day", "score_labelled", "drivers", "run_length"]
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +212,20 @@ def score_day(
     day = data.dates[-1] if asof is None else snap_asof(
         data.dates, asof, "as-of date {day} is outside the data ({first} to {last}); "
         "pick a date in that range or update the data")
-    past, feats, probs = label_history(model, data, day, store, columns=model.feature_names)
+    return score_labelled(model, *label_history(model, data, day, store, columns=model.feature_names), model_info)
+
+
+def score_labelled(model: RegimeModel, past: MarketData, feats: pd.DataFrame, probs: pd.DataFrame,
+                   model_info: dict[str, Any] | None = None) -> ScoreResult:
+    """:func:`score_day` of the last day of :func:`label_history`'s output (for a caller that needs the
+    probabilities too, as the daily job's signal does).
+
+    Raises
+    ------
+    DataError
+        The last day has no label (the message says why).
+    """
+    day = past.dates[-1]
     row = feats.loc[day, model.feature_names]
     if not bool(labelled_rows(feats.loc[[day]], model.config).iloc[0]):
         raise DataError(_undefined_message(model, past, feats, day, row))

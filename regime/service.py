@@ -672,12 +672,12 @@ def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: 
     from datetime import datetime, timezone
 
     from .allocation import signal as make_signal
-    from .data import load_data
+    from .data import load_data, load_panel
     from .history import DailyRecord, append_record, read_history, record_on
-    from .scoring import label_history, score_day
+    from .scoring import label_history, score_labelled
 
     say(f"loading {data_dir}")
-    data = load_data(data_dir, rmodel.config)
+    data = load_data(data_dir, rmodel.config, panel=False)  # the panel only once the day needs a label
     if source is not None:
         data = replace(data, source=Path(source))
     day = str(data.dates[-1].date())
@@ -692,11 +692,12 @@ def _record_day(data_dir: Path, path: Path, rmodel, meta: dict[str, Any], hist: 
             commit()
         return DailyRun(done, False, previous is not None and previous.regime != done.regime, previous, hist, upd)
     say("scoring")
+    data = load_panel(data)  # the signal's staleness checks read the constituents too
     info = {"version": meta.get("package_version"), "path": str(Path(path).resolve())}
-    result = score_day(rmodel, data, model_info=info, store=features_dir)
+    labelled = label_history(rmodel, data, store=features_dir, columns=rmodel.feature_names)
+    result = score_labelled(rmodel, *labelled, model_info=info)
     say("allocating")
-    _, _, probs = label_history(rmodel, data, store=features_dir)  # the snapshot the score just brought up to date
-    probs = probs.dropna()
+    probs = labelled[2].dropna()
     sig = make_signal(probs, rmodel.labels_from(probs), data, rmodel.config.allocation)
     record = DailyRecord(
         date=result.asof, regime=result.regime, name=result.name, confidence=result.confidence,

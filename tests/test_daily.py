@@ -94,7 +94,7 @@ def test_an_interrupted_daily_leaves_every_file_as_it_was(morning, yahoo, monkey
     if where == "download":  # the second ticker's download fails after the first one's
         yahoo.errors["RSP"] = [ConnectionError("Connection reset by peer")]
     elif where == "scoring":
-        monkeypatch.setattr("regime.scoring.score_day", _boom)
+        monkeypatch.setattr("regime.scoring.score_labelled", _boom)
     else:  # the history's write fails
         monkeypatch.setattr("regime.history.atomic_path", _boom)
     result = runner.invoke(app, ["daily", "--data", str(data), "--models-dir", str(models), "--end", "2011-07-29"])

@@ -141,3 +141,23 @@ def test_score_from_an_exact_snapshot_reads_no_constituents(market_dir, tmp_path
     monkeypatch.setattr(regime.data, "_load_constituents", refuse)
     with pytest.raises(AssertionError, match="constituents were read"):
         service.score(data, features_dir=store, **kw)
+
+
+def test_a_recorded_morning_reads_no_panel_and_the_daily_job_no_fitting_library(market_dir, tmp_path, monkeypatch):
+    """Re-running a recorded morning stops before the constituents are read; the job itself loads neither
+    scikit-learn nor SciPy's statistics (a subprocess)."""
+    service.train(market_dir, FAST, tmp_path / "models", "t")
+    kw = {"models_dir": tmp_path / "models", "name": "t", "features_dir": tmp_path / "features"}
+    code = ("import sys\nfrom regime import service\n"
+            "run = service.daily(sys.argv[1], models_dir=sys.argv[2], name='t', features_dir=sys.argv[3])\n"
+            "print(run.recorded, sorted(m for m in ('sklearn', 'scipy.stats', 'scipy.signal', 'statsmodels')"
+            " if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(market_dir), str(kw["models_dir"]), str(kw["features_dir"])],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["True", "[]"]
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the constituents were read")
+
+    monkeypatch.setattr("regime.data._load_constituents", unread)
+    assert service.daily(market_dir, **kw).recorded is False
