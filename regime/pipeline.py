@@ -114,9 +114,10 @@ class Component:
             self.filter = self.estimator.online_filter()
 
     def __getstate__(self) -> dict[str, Any]:
-        """The estimator travels as pickled bytes, so loading a component imports none of its libraries."""
+        """The estimator travels as pickled bytes, so loading a component imports none of its libraries (unless
+        its filter is the estimator itself, an ``EstimatorFilter``: then it is stored once, inline)."""
         state = dict(self.__dict__)
-        if "estimator" in state:
+        if "estimator" in state and getattr(state.get("filter"), "estimator", None) is not state["estimator"]:
             state["_estimator_pickle"] = pickle.dumps(state.pop("estimator"), protocol=pickle.HIGHEST_PROTOCOL)
         return state
 

@@ -142,3 +142,15 @@ def test_a_component_stored_before_filters_gets_its_filter(model):
     clone.__setstate__(old)
     assert type(clone.filter) is type(comp.filter)
     assert clone.estimator is comp.estimator
+
+
+def test_a_wrapped_estimator_is_stored_once(data):
+    """A markov component labels days with its estimator itself: pickled, the two stay one object."""
+    import pickle
+
+    from regime.config import Config, MarkovConfig, TrainConfig
+    from regime.pipeline import fit_regime_model
+
+    model = fit_regime_model(data, Config(model=MarkovConfig(n_init=1, n_iter=30), train=TrainConfig(min_days=252)))
+    comp = pickle.loads(pickle.dumps(model)).components[0]
+    assert "_estimator_pickle" not in vars(comp) and comp.filter.estimator is comp.estimator
